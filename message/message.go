@@ -1,0 +1,274 @@
+// Package message reads a raw mail into what ticketd needs of it: addresses,
+// threading headers, the text, and the attachments. It is lenient: anything
+// that has a header section yields a Parsed, with what could not be read
+// noted in Problems, because a malformed mail must still be stored and shown.
+package message
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jhillyerd/enmime/v2"
+)
+
+// ErrNotMail reports input that is not a mail at all: empty, or without a
+// header section.
+var ErrNotMail = errors.New("input is not a mail message (no header section)")
+
+// Address is a parsed mailbox.
+type Address struct {
+	Name string
+	Addr string // lowercased domain, local part as sent
+}
+
+// Part is an attachment (or inline non-text part) of a message.
+type Part struct {
+	Index       int // position in Parsed.Attachments, stable across parses of the same bytes
+	Filename    string
+	ContentType string
+	Content     []byte
+}
+
+// Parsed is what ticketd keeps of a mail.
+type Parsed struct {
+	From        Address
+	ReplyTo     []Address
+	To, Cc      []Address
+	Subject     string
+	MessageID   string // without <>
+	InReplyTo   string // raw header value
+	References  string // raw header value
+	Date        time.Time
+	Header      map[string][]string // canonical keys, values decoded where RFC 2047 allowed
+	Text        string              // the plain text (HTML converted when there is no text part)
+	Attachments []Part
+	Problems    []string // what could not be read, for the record
+}
+
+// fast parses with the declared charset; detection costs most of a parse
+// and is only needed where the declared one is missing or wrong.
+var (
+	fast = enmime.NewParser(enmime.DisableCharacterDetection(true), enmime.SkipMalformedParts(false))
+	slow = enmime.NewParser()
+)
+
+// LooksLikeMail tells whether raw has a header section: the first line is a
+// header field (or a mbox "From " line).
+func LooksLikeMail(raw []byte) bool {
+	raw = bytes.TrimLeft(raw, "\r\n")
+	if len(raw) == 0 {
+		return false
+	}
+	line := raw
+	if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+		line = raw[:i]
+	}
+	if bytes.HasPrefix(line, []byte("From ")) {
+		return true
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return false
+	}
+	for _, c := range line[:colon] {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// Parse reads raw. It fails only with ErrNotMail.
+func Parse(raw []byte) (*Parsed, error) {
+	if !LooksLikeMail(raw) {
+		return nil, ErrNotMail
+	}
+	env, err := fast.ReadEnvelope(bytes.NewReader(raw))
+	if err == nil && needsDetection(env) {
+		if env2, err2 := slow.ReadEnvelope(bytes.NewReader(raw)); err2 == nil {
+			env = env2
+		}
+	}
+	p := &Parsed{Header: map[string][]string{}}
+	if err != nil {
+		// enmime gave up: keep what net/mail can read and show the body as text.
+		p.Problems = append(p.Problems, "MIME structure unreadable: "+err.Error())
+		fallback(p, raw)
+		return p, nil
+	}
+	for _, k := range env.GetHeaderKeys() {
+		p.Header[k] = env.GetHeaderValues(k)
+	}
+	p.Subject = oneLine(env.GetHeader("Subject"))
+	p.MessageID = strings.Trim(strings.TrimSpace(env.GetHeader("Message-Id")), "<>")
+	p.InReplyTo = env.GetHeader("In-Reply-To")
+	p.References = env.GetHeader("References")
+	if d, err := mail.ParseDate(env.GetHeader("Date")); err == nil {
+		p.Date = d
+	}
+	p.From = first(addrs(env, "From"))
+	p.ReplyTo = addrs(env, "Reply-To")
+	p.To = addrs(env, "To")
+	p.Cc = addrs(env, "Cc")
+	// enmime converts HTML to text itself when a mail has no text part.
+	p.Text = env.Text
+	p.Text = strings.ToValidUTF8(strings.ReplaceAll(p.Text, "\r\n", "\n"), "\uFFFD")
+	for i, part := range attachmentParts(env) {
+		ct := part.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		name := part.FileName
+		if name == "" {
+			name = fmt.Sprintf("part-%d", i+1)
+		}
+		p.Attachments = append(p.Attachments, Part{Index: i, Filename: name, ContentType: ct, Content: part.Content})
+	}
+	for _, e := range env.Errors {
+		p.Problems = append(p.Problems, e.Error())
+	}
+	return p, nil
+}
+
+// attachmentParts is the one definition of which parts are attachments and
+// in which order, shared by intake (metadata) and readers of the bytes.
+func attachmentParts(env *enmime.Envelope) []*enmime.Part {
+	var out []*enmime.Part
+	out = append(out, env.Attachments...)
+	out = append(out, env.Inlines...)
+	for _, p := range env.OtherParts {
+		if !strings.HasPrefix(p.ContentType, "multipart/") && len(p.Content) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Attachment returns attachment idx of raw, as Parse numbered it.
+func Attachment(raw []byte, idx int) (*Part, error) {
+	p, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if idx < 0 || idx >= len(p.Attachments) {
+		return nil, fmt.Errorf("message: no attachment %d", idx)
+	}
+	return &p.Attachments[idx], nil
+}
+
+func needsDetection(env *enmime.Envelope) bool {
+	var check func(p *enmime.Part) bool
+	check = func(p *enmime.Part) bool {
+		if p == nil {
+			return false
+		}
+		if strings.HasPrefix(p.ContentType, "text/") || p.ContentType == "" {
+			cs := strings.ToLower(p.Charset)
+			if cs == "" && !utf8.Valid(p.Content) {
+				return true
+			}
+			if bytes.ContainsRune(p.Content, utf8.RuneError) {
+				return true
+			}
+		}
+		return check(p.FirstChild) || check(p.NextSibling)
+	}
+	return check(env.Root)
+}
+
+func addrs(env *enmime.Envelope, key string) []Address {
+	list, err := env.AddressList(key)
+	if err != nil || len(list) == 0 {
+		// A broken list still often holds one usable address.
+		v := env.GetHeader(key)
+		if a, err := mail.ParseAddress(v); err == nil {
+			list = []*mail.Address{a}
+		} else {
+			return nil
+		}
+	}
+	out := make([]Address, 0, len(list))
+	for _, a := range list {
+		out = append(out, Address{Name: oneLine(a.Name), Addr: normAddr(a.Address)})
+	}
+	return out
+}
+
+func first(as []Address) Address {
+	if len(as) == 0 {
+		return Address{}
+	}
+	return as[0]
+}
+
+// normAddr lowercases the domain; local parts are case-sensitive in theory,
+// but ticketd compares them case-insensitively everywhere.
+func normAddr(a string) string {
+	a = strings.TrimSpace(strings.Trim(strings.TrimSpace(a), "<>"))
+	return strings.ToLower(a)
+}
+
+// oneLine removes line breaks, so a header value can never carry another header.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+func fallback(p *Parsed, raw []byte) {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		p.Text = strings.ToValidUTF8(string(raw), "\uFFFD")
+		return
+	}
+	dec := new(mime.WordDecoder)
+	for k, v := range m.Header {
+		p.Header[k] = v
+	}
+	p.Subject = oneLine(decodeHeader(dec, m.Header.Get("Subject")))
+	p.MessageID = strings.Trim(strings.TrimSpace(m.Header.Get("Message-Id")), "<>")
+	p.InReplyTo = m.Header.Get("In-Reply-To")
+	p.References = m.Header.Get("References")
+	if d, err := m.Header.Date(); err == nil {
+		p.Date = d
+	}
+	conv := func(l []*mail.Address) []Address {
+		var out []Address
+		for _, a := range l {
+			out = append(out, Address{Name: oneLine(a.Name), Addr: normAddr(a.Address)})
+		}
+		return out
+	}
+	if l, err := m.Header.AddressList("From"); err == nil {
+		p.From = first(conv(l))
+	}
+	if l, err := m.Header.AddressList("To"); err == nil {
+		p.To = conv(l)
+	}
+	if l, err := m.Header.AddressList("Cc"); err == nil {
+		p.Cc = conv(l)
+	}
+	if l, err := m.Header.AddressList("Reply-To"); err == nil {
+		p.ReplyTo = conv(l)
+	}
+	var body bytes.Buffer
+	body.ReadFrom(m.Body)
+	p.Text = strings.ToValidUTF8(strings.ReplaceAll(body.String(), "\r\n", "\n"), "\uFFFD")
+}
+
+func decodeHeader(dec *mime.WordDecoder, v string) string {
+	if d, err := dec.DecodeHeader(v); err == nil {
+		return d
+	}
+	return v
+}

@@ -1,0 +1,319 @@
+// Package store owns ticketd's SQLite database: schema, migrations,
+// transactions and queries. It is the only package that speaks SQL.
+//
+// Writes go through Update, which runs many callers' work in one shared
+// transaction (group commit): each caller's work sits in its own savepoint,
+// so one failure rolls back only that caller, and every caller hears back
+// only after the commit that made its work durable.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// maxBatch bounds how many callers share one transaction, so one batch's
+// latency stays small even under a flood.
+const maxBatch = 128
+
+// ErrNotFound is returned by lookups that find nothing.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrBusy reports that the database stayed locked (by another process)
+// longer than the busy timeout; the caller should answer "try again later".
+var ErrBusy = errors.New("store: database is locked")
+
+// Store is an open ticketd database.
+type Store struct {
+	w *sql.DB // exactly one connection: SQLite has one writer anyway
+	r *sql.DB // readers, concurrent thanks to WAL
+
+	jobs    chan *job
+	closeMu sync.Mutex
+	closed  bool
+	done    chan struct{}
+}
+
+type job struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	done chan error
+}
+
+// Options tune Open.
+type Options struct {
+	// BusyTimeout is how long a writer waits for another process's lock.
+	BusyTimeout time.Duration
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(path string, opt Options) (*Store, error) {
+	if opt.BusyTimeout == 0 {
+		opt.BusyTimeout = 30 * time.Second
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+		}
+	}
+	// synchronous=FULL: a commit is on disk before Update returns, which is
+	// what lets the SMTP server say 250.
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	rq := url.Values{}
+	rq.Set("_busy_timeout", strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10))
+	rq.Set("_foreign_keys", "on")
+	rq.Set("mode", "ro")
+	r, err := sql.Open("sqlite3", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{})}
+	if err := s.migrate(); err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer after the work already queued and closes the database.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.jobs)
+	s.closeMu.Unlock()
+	<-s.done
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+func (s *Store) migrate() error {
+	ctx := context.Background()
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return wrapErr("migrate", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("store: migration %s: name must start with a number", base)
+		}
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return wrapErr("migrate", err)
+		}
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			tx.Rollback()
+			return wrapErr("migrate", err)
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
+		}
+		body, _ := migrations.ReadFile(name)
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", base, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
+			tx.Rollback()
+			return wrapErr("migrate", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return wrapErr("migrate", err)
+		}
+	}
+	return nil
+}
+
+// Update runs fn inside a write transaction shared with other callers that
+// arrive at the same moment, and returns after the commit (or failure). fn
+// must do only database work: it runs on the single writer goroutine.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return errors.New("store: closed")
+	}
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		s.closeMu.Unlock()
+		return ctx.Err()
+	}
+	s.closeMu.Unlock()
+	// Wait for the commit even if ctx ends: the work may already be durable
+	// and the caller must learn the truth.
+	return <-j.done
+}
+
+// View runs fn in a read-only transaction on a reader connection.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return wrapErr("begin read", err)
+	}
+	defer tx.Rollback()
+	return fn(&Tx{tx: tx, ctx: ctx})
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	for j := range s.jobs {
+		batch := []*job{j}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case j2, ok := <-s.jobs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, j2)
+			default:
+				break drain
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []*job) {
+	ctx := context.Background()
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		err = wrapErr("begin", err)
+		for _, j := range batch {
+			j.done <- err
+		}
+		return
+	}
+	errs := make([]error, len(batch))
+	ok := 0
+	for i, j := range batch {
+		if j.ctx.Err() != nil {
+			errs[i] = j.ctx.Err()
+			continue
+		}
+		if _, err := sqlTx.Exec(`SAVEPOINT job`); err != nil {
+			errs[i] = wrapErr("savepoint", err)
+			continue
+		}
+		tx := &Tx{tx: sqlTx, ctx: ctx}
+		if err := runJob(j.fn, tx); err != nil {
+			errs[i] = err
+			if _, rerr := sqlTx.Exec(`ROLLBACK TO job`); rerr != nil {
+				// The transaction is unusable: fail everyone.
+				sqlTx.Rollback()
+				for k, j := range batch {
+					j.done <- firstErr(errs[k], wrapErr("rollback to savepoint", rerr))
+				}
+				return
+			}
+		} else {
+			ok++
+		}
+		sqlTx.Exec(`RELEASE job`)
+	}
+	var cerr error
+	if ok == 0 {
+		sqlTx.Rollback()
+	} else if err := sqlTx.Commit(); err != nil {
+		cerr = wrapErr("commit", err)
+		sqlTx.Rollback()
+	}
+	for i, j := range batch {
+		if errs[i] == nil {
+			errs[i] = cerr
+		}
+		j.done <- errs[i]
+	}
+}
+
+func runJob(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: panic in transaction: %v", r)
+		}
+	}()
+	return fn(tx)
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// wrapErr adds context and maps SQLite's lock errors to ErrBusy.
+func wrapErr(what string, err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return fmt.Errorf("store: %s: %w (%v)", what, ErrBusy, err)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// Tx is one caller's view of a transaction.
+type Tx struct {
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+func (t *Tx) exec(what, q string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		return nil, wrapErr(what, err)
+	}
+	return res, nil
+}
+
+func (t *Tx) insert(what, q string, args ...any) (int64, error) {
+	res, err := t.exec(what, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
