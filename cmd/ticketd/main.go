@@ -1,0 +1,167 @@
+// Command ticketd is an email-first help desk daemon. This file only parses
+// the command line and dispatches; the work lives in the packages.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ticketd/ticketd/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes (sysexits.h), which MTAs such as Postfix understand.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 64
+	exitDataErr  = 65
+	exitNoUser   = 67
+	exitSoftware = 70
+	exitTempFail = 75
+	exitConfig   = 78
+)
+
+// defaultConfig is used when neither -config nor TICKETD_CONFIG is given.
+const defaultConfig = "/etc/ticketd/config.toml"
+
+// command is one subcommand. run gets the arguments after its name.
+type command struct {
+	summary string
+	run     func(env *cmdEnv, args []string) int
+}
+
+// commands is filled by the files of this package, one file a subcommand.
+var commands = map[string]command{}
+
+// cmdEnv is what a subcommand may use of the process.
+type cmdEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func main() {
+	env := &cmdEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(run(env, os.Args[1:]))
+}
+
+func run(env *cmdEnv, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "ticketd: unknown command %q\n\n", args[0])
+		usage(env.stderr)
+		return exitUsage
+	}
+	return c.run(env, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: ticketd COMMAND [-config FILE] [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nThe config file is -config FILE, else $TICKETD_CONFIG, else %s.\n", defaultConfig)
+}
+
+// flags is a flag set that also accepts flags after positional arguments
+// ("tickets show 12 --json"), which users type.
+type flags struct {
+	*flag.FlagSet
+	config *string
+	env    *cmdEnv
+}
+
+func newFlags(env *cmdEnv, name string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	f := &flags{FlagSet: fs, env: env}
+	f.config = fs.String("config", "", "config file (default $TICKETD_CONFIG, else "+defaultConfig+")")
+	return f
+}
+
+// parse returns the positional arguments, or an exit code when parsing failed.
+func (f *flags) parse(args []string) ([]string, int, bool) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		args = f.Args()
+		if len(args) == 0 {
+			return pos, 0, true
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (f *flags) configPath() string {
+	if *f.config != "" {
+		return *f.config
+	}
+	if p := f.env.getenv("TICKETD_CONFIG"); p != "" {
+		return p
+	}
+	return defaultConfig
+}
+
+// loadConfig loads and validates, printing every problem.
+func (f *flags) loadConfig() (*config.Config, bool) {
+	cfg, err := config.Load(f.configPath())
+	if err != nil {
+		fmt.Fprintf(f.env.stderr, "ticketd: %s\n", strings.TrimRight(err.Error(), "\n"))
+		return nil, false
+	}
+	return cfg, true
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func init() {
+	commands["version"] = command{"print the version", func(env *cmdEnv, args []string) int {
+		fmt.Fprintf(env.stdout, "ticketd %s\n", version)
+		return exitOK
+	}}
+	commands["check-config"] = command{"validate the config file and print a summary", runCheckConfig}
+}
+
+func runCheckConfig(env *cmdEnv, args []string) int {
+	f := newFlags(env, "check-config")
+	if _, code, ok := f.parse(args); !ok {
+		return code
+	}
+	cfg, err := config.Load(f.configPath())
+	if err != nil {
+		fmt.Fprintf(env.stderr, "%s\n", strings.TrimRight(err.Error(), "\n"))
+		return exitConfig
+	}
+	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())
+	return exitOK
+}

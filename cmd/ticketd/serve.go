@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ticketd/ticketd/config"
+	"github.com/ticketd/ticketd/daemon"
+)
+
+// services start the optional parts of `serve` (status page, scheduler,
+// IMAP gateway); each file of this package that owns one appends to it.
+var services []func(d *daemon.Daemon, cfg *config.Config) error
+
+func init() {
+	commands["serve"] = command{"run the daemon: SMTP/LMTP intake, outbox, and the rest", runServe}
+}
+
+func runServe(env *cmdEnv, args []string) int {
+	f := newFlags(env, "serve")
+	if _, code, ok := f.parse(args); !ok {
+		return code
+	}
+	cfg, ok := f.loadConfig()
+	if !ok {
+		return exitConfig
+	}
+	log := newLogger(env.stderr)
+	d, err := daemon.Start(cfg, daemon.Options{Log: log})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
+		return exitFailure
+	}
+	for _, start := range services {
+		if err := start(d, cfg); err != nil {
+			fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
+			shutdown(d)
+			return exitFailure
+		}
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case err := <-d.Errors():
+			// A listener that dies takes the daemon with it, loudly.
+			log.Error("stopping after a failure", "err", err)
+			shutdown(d)
+			return exitFailure
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				newCfg, err := config.Load(f.configPath())
+				if err != nil {
+					log.Error("config reload failed; keeping the running config", "errors", strings.TrimSpace(err.Error()))
+					continue
+				}
+				d.Reload(newCfg)
+				log.Info("config reloaded", "mailboxes", len(newCfg.Mailboxes), "agents", len(newCfg.Agents))
+				continue
+			}
+			log.Info("shutting down", "signal", sig.String())
+			if err := shutdown(d); err != nil {
+				log.Error("shutdown incomplete", "err", err)
+				return exitFailure
+			}
+			log.Info("stopped")
+			return exitOK
+		}
+	}
+}
+
+func shutdown(d *daemon.Daemon) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	return d.Shutdown(ctx)
+}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ticketd/ticketd/daemon"
+	"github.com/ticketd/ticketd/lifecycle"
+	"github.com/ticketd/ticketd/store"
+)
+
+func init() {
+	commands["tickets"] = command{"list, show (and search) tickets: tickets list|show N", runTickets}
+}
+
+// ticketSubcommands can be extended by other files (search).
+var ticketSubcommands = map[string]func(env *cmdEnv, args []string) int{
+	"list": runTicketsList,
+	"show": runTicketsShow,
+}
+
+func runTickets(env *cmdEnv, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(env.stderr, "usage: ticketd tickets list [--status S] [--limit N] [--json] | show N [--json]")
+		return exitUsage
+	}
+	sub, ok := ticketSubcommands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "ticketd tickets: unknown subcommand %q\n", args[0])
+		return exitUsage
+	}
+	return sub(env, args[1:])
+}
+
+// openStore opens the configured database for reading and writing.
+func openStore(f *flags) (*store.Store, int) {
+	cfg, ok := f.loadConfig()
+	if !ok {
+		return nil, exitConfig
+	}
+	st, err := store.Open(daemon.DBPath(cfg.Server.DataDir), store.Options{})
+	if err != nil {
+		fmt.Fprintf(f.env.stderr, "ticketd: %v\n", err)
+		return nil, exitTempFail
+	}
+	return st, 0
+}
+
+func runTicketsList(env *cmdEnv, args []string) int {
+	f := newFlags(env, "tickets list")
+	status := f.String("status", "", "only tickets with this status (nuevo, pendiente, abierto, cerrado)")
+	limit := f.Int("limit", 0, "at most N tickets (default all)")
+	asJSON := f.Bool("json", false, "print a JSON array")
+	if _, code, ok := f.parse(args); !ok {
+		return code
+	}
+	if *status != "" && !lifecycle.Valid(*status) {
+		fmt.Fprintf(env.stderr, "ticketd tickets list: unknown status %q (use nuevo, pendiente, abierto or cerrado)\n", *status)
+		return exitUsage
+	}
+	st, code := openStore(f)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	var out []ticketJSON
+	err := st.View(context.Background(), func(tx *store.Tx) error {
+		tks, err := tx.ListTickets(store.TicketFilter{Status: *status, Limit: *limit})
+		if err != nil {
+			return err
+		}
+		for _, tk := range tks {
+			j, err := loadTicketJSON(tx, tk, *asJSON)
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
+		return exitTempFail
+	}
+	if *asJSON {
+		if out == nil {
+			out = []ticketJSON{}
+		}
+		return printJSON(env.stdout, out)
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NUMBER\tSTATUS\tUPDATED\tREQUESTER\tASSIGNEE\tSUBJECT")
+	for _, t := range out {
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\n", t.Number, t.Status, t.UpdatedAt.Format("2006-01-02 15:04"),
+			t.Requester.Address, dash(t.Assignee), t.Subject)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func runTicketsShow(env *cmdEnv, args []string) int {
+	f := newFlags(env, "tickets show")
+	asJSON := f.Bool("json", false, "print one JSON object")
+	pos, code, ok := f.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(env.stderr, "usage: ticketd tickets show N [--json]")
+		return exitUsage
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(pos[0], "#"), 10, 64)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ticketd tickets show: %q is not a ticket number\n", pos[0])
+		return exitUsage
+	}
+	st, code := openStore(f)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	var j ticketJSON
+	err = st.View(context.Background(), func(tx *store.Tx) error {
+		tk, err := tx.TicketByNumber(n)
+		if err != nil {
+			return err
+		}
+		j, err = loadTicketJSON(tx, tk, true)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(env.stderr, "ticketd tickets show: no ticket #%d\n", n)
+		return exitFailure
+	}
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
+		return exitTempFail
+	}
+	if *asJSON {
+		return printJSON(env.stdout, j)
+	}
+	printTicket(env.stdout, j)
+	return exitOK
+}
+
+// The JSON shapes below are a documented contract (README): fields may be
+// added, never renamed or removed.
+type ticketJSON struct {
+	Number    int64         `json:"number"`
+	Token     string        `json:"token"`
+	Status    string        `json:"status"`
+	Subject   string        `json:"subject"`
+	Mailbox   string        `json:"mailbox"`
+	Requester addressJSON   `json:"requester"`
+	Assignee  string        `json:"assignee"`
+	Priority  string        `json:"priority"`
+	Tags      []string      `json:"tags"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Messages  []messageJSON `json:"messages"`
+	Events    []eventJSON   `json:"events"`
+}
+
+type addressJSON struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+type messageJSON struct {
+	ID          int64            `json:"id"`
+	Author      string           `json:"author"`
+	From        string           `json:"from"`
+	FromName    string           `json:"from_name"`
+	MessageID   string           `json:"message_id"`
+	Subject     string           `json:"subject"`
+	Text        string           `json:"text"`
+	FullText    string           `json:"full_text"`
+	CutFlagged  bool             `json:"cut_flagged"`
+	Internal    bool             `json:"internal"`
+	Automatic   bool             `json:"automatic"`
+	Unverified  bool             `json:"unverified"`
+	ParseError  string           `json:"parse_error,omitempty"`
+	CreatedAt   time.Time        `json:"created_at"`
+	Attachments []attachmentJSON `json:"attachments"`
+}
+
+type attachmentJSON struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"`
+}
+
+type eventJSON struct {
+	Type   string    `json:"type"`
+	Actor  string    `json:"actor"`
+	At     time.Time `json:"at"`
+	Detail string    `json:"detail"`
+}
+
+func loadTicketJSON(tx *store.Tx, tk *store.Ticket, full bool) (ticketJSON, error) {
+	j := ticketJSON{
+		Number: tk.Number, Token: tk.Token, Status: tk.Status, Subject: tk.Subject, Mailbox: tk.Mailbox,
+		Requester: addressJSON{Name: tk.RequesterName, Address: tk.RequesterAddr},
+		Assignee:  tk.Assignee, Priority: tk.Priority, Tags: tk.Tags,
+		CreatedAt: tk.CreatedAt, UpdatedAt: tk.UpdatedAt,
+		Messages: []messageJSON{}, Events: []eventJSON{},
+	}
+	if j.Tags == nil {
+		j.Tags = []string{}
+	}
+	if !full {
+		return j, nil
+	}
+	msgs, err := tx.Messages(tk.Number)
+	if err != nil {
+		return j, err
+	}
+	for _, m := range msgs {
+		mj := messageJSON{
+			ID: m.ID, Author: m.Author, From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
+			Text: m.NewText, FullText: m.Text, CutFlagged: m.CutFlagged, Internal: m.Internal, Automatic: m.Automatic,
+			Unverified: m.Unverified, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
+		}
+		for _, a := range m.Attachments {
+			mj.Attachments = append(mj.Attachments, attachmentJSON{ID: a.ID, Name: a.Filename, Size: a.Size, ContentType: a.ContentType})
+		}
+		j.Messages = append(j.Messages, mj)
+	}
+	evs, err := tx.Events(tk.Number)
+	if err != nil {
+		return j, err
+	}
+	for _, e := range evs {
+		j.Events = append(j.Events, eventJSON{Type: e.Type, Actor: e.Actor, At: e.At, Detail: e.Detail})
+	}
+	return j, nil
+}
+
+func printJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return exitSoftware
+	}
+	return exitOK
+}
+
+func printTicket(w io.Writer, t ticketJSON) {
+	fmt.Fprintf(w, "#%d  %s\n", t.Number, t.Subject)
+	fmt.Fprintf(w, "status:    %s\n", t.Status)
+	fmt.Fprintf(w, "mailbox:   %s\n", t.Mailbox)
+	fmt.Fprintf(w, "requester: %s\n", formatAddr(t.Requester))
+	fmt.Fprintf(w, "assignee:  %s\n", dash(t.Assignee))
+	fmt.Fprintf(w, "priority:  %s\n", t.Priority)
+	if len(t.Tags) > 0 {
+		fmt.Fprintf(w, "tags:      %s\n", strings.Join(t.Tags, ", "))
+	}
+	fmt.Fprintf(w, "created:   %s\nupdated:   %s\n", t.CreatedAt.Format(time.RFC3339), t.UpdatedAt.Format(time.RFC3339))
+	for _, m := range t.Messages {
+		kind := m.Author
+		if m.Internal {
+			kind += ", internal"
+		}
+		if m.Automatic {
+			kind += ", automatic"
+		}
+		if m.Unverified {
+			kind += ", unverified"
+		}
+		fmt.Fprintf(w, "\n--- %s  %s (%s)\n", m.CreatedAt.Format("2006-01-02 15:04"), m.From, kind)
+		text := m.Text
+		if m.CutFlagged {
+			text = m.FullText
+		}
+		fmt.Fprintln(w, strings.TrimRight(text, "\n"))
+		for _, a := range m.Attachments {
+			fmt.Fprintf(w, "[attachment: %s, %d bytes, %s]\n", a.Name, a.Size, a.ContentType)
+		}
+	}
+	fmt.Fprintln(w, "\ntimeline:")
+	for _, e := range t.Events {
+		line := fmt.Sprintf("  %s  %-16s %s", e.At.Format("2006-01-02 15:04:05"), e.Type, e.Actor)
+		if e.Detail != "" {
+			line += "  " + e.Detail
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func formatAddr(a addressJSON) string {
+	if a.Name == "" {
+		return a.Address
+	}
+	return fmt.Sprintf("%s <%s>", a.Name, a.Address)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

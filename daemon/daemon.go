@@ -1,0 +1,298 @@
+// Package daemon wires ticketd's parts into one running service: store,
+// intake, SMTP/LMTP listeners, the outbox worker and the background loops.
+// cmd/ticketd and end-to-end tests both start it through Start.
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ticketd/ticketd/config"
+	"github.com/ticketd/ticketd/intake"
+	"github.com/ticketd/ticketd/mailer"
+	"github.com/ticketd/ticketd/mailer/templates"
+	"github.com/ticketd/ticketd/smtpd"
+	"github.com/ticketd/ticketd/store"
+)
+
+// Options carry what is injected rather than configured.
+type Options struct {
+	Now func() time.Time
+	Log *slog.Logger
+	// Transport overrides the configured outbound transport (tests).
+	Transport mailer.Transport
+	// OutboxPoll overrides how often the worker looks for rows queued by
+	// other processes.
+	OutboxPoll time.Duration
+}
+
+// Daemon is a running ticketd.
+type Daemon struct {
+	Store  *store.Store
+	Desk   *intake.Desk
+	Worker *mailer.Worker
+	SMTP   *smtpd.Server
+
+	// Bound addresses (useful when the config says port 0).
+	SMTPAddr net.Addr
+	LMTPAddr net.Addr
+
+	cfg       *config.Config
+	log       *slog.Logger
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	errc      chan error
+	listeners []net.Listener
+	mu        sync.Mutex
+	hooks     []func(*config.Config)
+	stops     []func(context.Context) error
+}
+
+// DBPath is where the database of a data directory lives.
+func DBPath(dataDir string) string { return filepath.Join(dataDir, "ticketd.db") }
+
+// LoadKey returns the HMAC key for agent addresses, creating it on first use.
+func LoadKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, "reply.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	// O_EXCL: when two processes start at once, one key wins and both use it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return key, f.Close()
+}
+
+// Parts are the pieces every subcommand that touches data needs.
+type Parts struct {
+	Store    *store.Store
+	Key      []byte
+	Desk     *intake.Desk
+	Composer *mailer.Composer
+	Worker   *mailer.Worker
+}
+
+// OpenParts opens the store and builds intake and the outbox worker without
+// listening anywhere (inject, sweep).
+func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	key, err := LoadKey(cfg.Server.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := templates.New(cfg.Server.TemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	st, err := store.Open(DBPath(cfg.Server.DataDir), store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	p := &Parts{Store: st, Key: key}
+	p.Desk = intake.New(st, cfg, key, opt.Now, opt.Log)
+	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key}
+	tr := opt.Transport
+	if tr == nil {
+		tr = TransportFor(cfg)
+	}
+	p.Worker = &mailer.Worker{
+		Store: st, Composer: p.Composer, Transport: tr, Now: opt.Now, Log: opt.Log,
+		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll,
+	}
+	p.Desk.Wake = p.Worker.Wake
+	return p, nil
+}
+
+// TransportFor builds the configured outbound transport.
+func TransportFor(cfg *config.Config) mailer.Transport {
+	if cfg.Outbound.Transport == "smtp" {
+		return mailer.SMTPTransport{
+			Addr: cfg.Outbound.SMTPAddr, Username: cfg.Outbound.SMTPUsername, Password: cfg.Outbound.SMTPPassword,
+			StartTLS: cfg.Outbound.SMTPStartTLS, Hostname: cfg.Server.Hostname,
+		}
+	}
+	return mailer.DirTransport{Dir: cfg.Outbound.Dir}
+}
+
+// Start opens everything and begins serving. A listener that cannot be
+// opened is an error: a daemon that cannot take mail must not pretend.
+func Start(cfg *config.Config, opt Options) (*Daemon, error) {
+	parts, err := OpenParts(cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	log := opt.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
+	d.SMTP = smtpd.New(parts.Desk, smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+
+	smtpL, err := net.Listen("tcp", cfg.SMTP.Listen)
+	if err != nil {
+		d.abort()
+		return nil, fmt.Errorf("smtp.listen %s: %w", cfg.SMTP.Listen, err)
+	}
+	d.listeners = append(d.listeners, smtpL)
+	d.SMTPAddr = smtpL.Addr()
+	if cfg.SMTP.LMTPListen != "" {
+		l, err := ListenLMTP(cfg.SMTP.LMTPListen)
+		if err != nil {
+			d.abort()
+			return nil, fmt.Errorf("smtp.lmtp_listen %s: %w", cfg.SMTP.LMTPListen, err)
+		}
+		d.listeners = append(d.listeners, l)
+		d.LMTPAddr = l.Addr()
+		d.serve("lmtp", func() error { return d.SMTP.Serve(l, true) })
+	}
+	d.serve("smtp", func() error { return d.SMTP.Serve(smtpL, false) })
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.Worker.Run(ctx)
+	}()
+	log.Info("ticketd serving", "smtp", d.SMTPAddr.String(), "lmtp", addrString(d.LMTPAddr), "outbound", cfg.Outbound.Transport)
+	return d, nil
+}
+
+// AddService runs a background loop until the daemon stops (scheduler, IMAP).
+func (d *Daemon) AddService(name string, run func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.mu.Lock()
+	d.stops = append(d.stops, func(context.Context) error { cancel(); return nil })
+	d.mu.Unlock()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("service stopped", "service", name, "err", err)
+			d.errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// AddStopper registers a shutdown step (an HTTP server's Shutdown, say).
+func (d *Daemon) AddStopper(stop func(context.Context) error) {
+	d.mu.Lock()
+	d.stops = append(d.stops, stop)
+	d.mu.Unlock()
+}
+
+// OnReload registers a function called with each new configuration.
+func (d *Daemon) OnReload(fn func(*config.Config)) {
+	d.mu.Lock()
+	d.hooks = append(d.hooks, fn)
+	d.mu.Unlock()
+}
+
+// Config returns the configuration in force.
+func (d *Daemon) Config() *config.Config { return d.Desk.Config() }
+
+// Reload puts a new, already validated configuration in force. Listeners
+// and the data directory stay as they were started.
+func (d *Daemon) Reload(cfg *config.Config) {
+	d.Desk.SetConfig(cfg)
+	d.SMTP.SetMaxMessageBytes(cfg.SMTP.MaxMessageBytes)
+	d.mu.Lock()
+	hooks := append([]func(*config.Config){}, d.hooks...)
+	d.mu.Unlock()
+	for _, h := range hooks {
+		h(cfg)
+	}
+}
+
+// Errors reports a service that failed while running.
+func (d *Daemon) Errors() <-chan error { return d.errc }
+
+func (d *Daemon) serve(name string, fn func() error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := fn(); err != nil {
+			d.log.Error("listener failed", "listener", name, "err", err)
+			d.errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// Shutdown stops accepting, finishes what is in flight, and closes the store.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	err := d.SMTP.Shutdown(ctx)
+	d.mu.Lock()
+	stops := append([]func(context.Context) error{}, d.stops...)
+	d.mu.Unlock()
+	for _, s := range stops {
+		err = errors.Join(err, s(ctx))
+	}
+	d.cancel()
+	d.wg.Wait()
+	return errors.Join(err, d.Store.Close())
+}
+
+func (d *Daemon) abort() {
+	for _, l := range d.listeners {
+		l.Close()
+	}
+	d.cancel()
+	d.Store.Close()
+}
+
+// ListenLMTP opens "unix:/path" or "host:port". A stale socket file from a
+// previous run is removed first.
+func ListenLMTP(addr string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(path)
+		}
+		return net.Listen("unix", path)
+	}
+	return net.Listen("tcp", addr)
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}

@@ -1,0 +1,235 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/threading"
+)
+
+// Worker delivers due outbox rows, retrying with exponential backoff until
+// a row is delivered or too old, and records each failure on the ticket.
+type Worker struct {
+	Store     *store.Store
+	Composer  *Composer
+	Transport Transport
+	Now       func() time.Time
+	Log       *slog.Logger
+	// GiveUpAfter: a row older than this is failed instead of retried.
+	GiveUpAfter time.Duration
+	// Poll is how often to look for rows other processes queued (inject,
+	// sweep); in-process producers call Wake instead.
+	Poll time.Duration
+
+	wake chan struct{}
+}
+
+// lease is how long a claimed row is ours before another sender may take it.
+const lease = 5 * time.Minute
+
+func (w *Worker) init() {
+	if w.wake == nil {
+		w.wake = make(chan struct{}, 1)
+	}
+	if w.Now == nil {
+		w.Now = time.Now
+	}
+	if w.Log == nil {
+		w.Log = slog.Default()
+	}
+	if w.Poll == 0 {
+		w.Poll = 2 * time.Second
+	}
+	if w.GiveUpAfter == 0 {
+		w.GiveUpAfter = 72 * time.Hour
+	}
+}
+
+// Wake makes Run look for due rows now. Safe to call from any goroutine.
+func (w *Worker) Wake() {
+	w.init()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	w.init()
+	for {
+		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			w.Log.Error("outbox pass failed", "err", err)
+		}
+		wait := w.Poll
+		var next time.Time
+		if err := w.Store.View(ctx, func(tx *store.Tx) error {
+			var err error
+			next, err = tx.NextOutgoingAt()
+			return err
+		}); err == nil && !next.IsZero() {
+			if d := next.Sub(w.Now()); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-w.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// RunOnce delivers every row due now and returns how many were sent.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	w.init()
+	sent := 0
+	for {
+		now := w.Now()
+		var due []*store.Outgoing
+		err := w.Store.View(ctx, func(tx *store.Tx) error {
+			var err error
+			due, err = tx.DueOutgoing(now, 64)
+			return err
+		})
+		if err != nil {
+			return sent, err
+		}
+		if len(due) == 0 {
+			return sent, nil
+		}
+		progress := false
+		for _, o := range due {
+			if ctx.Err() != nil {
+				return sent, ctx.Err()
+			}
+			ok, err := w.deliver(ctx, o)
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+			}
+			progress = true
+		}
+		if !progress {
+			return sent, nil
+		}
+	}
+}
+
+// deliver claims, composes and sends one row. It returns an error only
+// when the database fails; a delivery failure is recorded on the row.
+func (w *Worker) deliver(ctx context.Context, o *store.Outgoing) (bool, error) {
+	now := w.Now()
+	var claimed bool
+	err := w.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		claimed, err = tx.Claim(o.ID, now, now.Add(lease))
+		return err
+	})
+	if err != nil || !claimed {
+		return false, err
+	}
+	// Composing reads (and may re-parse a large raw mail): keep it off the
+	// single writer.
+	var m *Composed
+	var composeErr error
+	if err := w.Store.View(ctx, func(tx *store.Tx) error {
+		m, composeErr = w.Composer.Compose(tx, o)
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	sendErr := composeErr
+	if sendErr == nil {
+		sendErr = w.Transport.Send(ctx, o.ID, m)
+	}
+	now = w.Now()
+	if sendErr == nil {
+		w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
+		return true, w.Store.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.MarkSent(o.ID, now); err != nil {
+				return err
+			}
+			if o.Ticket != 0 && IsCustomerKind(o.Kind) {
+				// Customer-facing mails are part of the ticket's record.
+				return tx.AddEvent(&store.Event{Ticket: o.Ticket, Type: "delivered", Actor: "system", At: now, Detail: o.Kind})
+			}
+			return nil
+		})
+	}
+	var perm *PermanentError
+	giveUp := errors.As(sendErr, &perm) || composeErr != nil || now.Sub(o.CreatedAt) >= w.GiveUpAfter
+	if !giveUp {
+		next := now.Add(Backoff(o.Attempts + 1))
+		w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
+			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", sendErr)
+		return false, w.Store.Update(ctx, func(tx *store.Tx) error {
+			return tx.MarkRetry(o.ID, next, sendErr.Error())
+		})
+	}
+	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)
+	return false, w.Store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
+			return err
+		}
+		if o.Ticket == 0 {
+			return nil
+		}
+		if err := tx.AddEvent(&store.Event{Ticket: o.Ticket, Type: "delivery_failed", Actor: "system", At: now,
+			Detail: fmt.Sprintf("%s to %s: %v", o.Kind, o.Rcpt, sendErr)}); err != nil {
+			return err
+		}
+		if !IsCustomerKind(o.Kind) {
+			// Telling agents that a mail to an agent failed could loop.
+			return nil
+		}
+		return w.notifyFailure(tx, o, now, sendErr)
+	})
+}
+
+// notifyFailure tells the assignee (or the mailbox's agents) that a mail to
+// the customer could not be delivered.
+func (w *Worker) notifyFailure(tx *store.Tx, o *store.Outgoing, now time.Time, cause error) error {
+	tk, err := tx.TicketByNumber(o.Ticket)
+	if err != nil {
+		return err
+	}
+	cfg := w.Composer.Config()
+	var rcpts []string
+	if tk.Assignee != "" {
+		rcpts = []string{tk.Assignee}
+	} else if mb := cfg.Mailbox(tk.Mailbox); mb != nil {
+		rcpts = mb.Agents
+	}
+	p, _ := DecodeParams(o.Params)
+	np := Params{Lang: p.Lang, Recipient: o.Rcpt, Reason: cause.Error(), References: p.References}
+	for _, r := range rcpts {
+		if err := tx.Enqueue(&store.Outgoing{
+			Ticket: o.Ticket, Kind: KindDeliveryFailed, Rcpt: r,
+			MessageID: threading.NewMessageID(tk.Token, cfg.Server.Hostname),
+			Params:    np.Encode(), CreatedAt: now, NextAt: now,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Backoff is the wait before attempt n+1: 30s doubling, at most 2h.
+func Backoff(attempt int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < attempt && d < 2*time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, 2*time.Hour)
+}
