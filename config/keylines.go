@@ -35,7 +35,19 @@ type lineScanner struct {
 
 func (s *lineScanner) eof() bool { return s.i >= len(s.src) }
 
-func (s *lineScanner) peek(prefix string) bool { return strings.HasPrefix(s.src[s.i:], prefix) }
+func (s *lineScanner) peek(prefix string) bool {
+	return !s.eof() && strings.HasPrefix(s.src[s.i:], prefix)
+}
+
+// quoted returns the inside of the quoted string that ran from start to the
+// current position, or false when it was not closed.
+func (s *lineScanner) quoted(start int) (string, bool) {
+	end := min(s.i, len(s.src))
+	if end-start < 2 || s.src[end-1] != s.src[start] {
+		return "", false
+	}
+	return s.src[start+1 : end-1], true
+}
 
 func (s *lineScanner) record(path string, line int) {
 	if _, ok := s.lines[path]; !ok {
@@ -110,6 +122,7 @@ func (s *lineScanner) tablePath(parts []string, isArray bool) string {
 		path = join(path, p)
 		if isArray && j == len(parts)-1 {
 			s.arrays[path]++
+			s.record(path, s.line) // the whole array, for "unknown section"
 		}
 		if n, ok := s.arrays[path]; ok {
 			path += "[" + strconv.Itoa(n-1) + "]"
@@ -130,15 +143,22 @@ func (s *lineScanner) key() []string {
 		case '"':
 			start := s.i
 			s.basicString()
-			if v, err := strconv.Unquote(s.src[start:s.i]); err == nil {
-				parts = append(parts, v)
-			} else {
-				parts = append(parts, s.src[start+1:s.i-1])
+			inner, ok := s.quoted(start)
+			if !ok {
+				return parts
 			}
+			if v, err := strconv.Unquote(`"` + inner + `"`); err == nil {
+				inner = v
+			}
+			parts = append(parts, inner)
 		case '\'':
 			start := s.i
 			s.literalString()
-			parts = append(parts, s.src[start+1:s.i-1])
+			inner, ok := s.quoted(start)
+			if !ok {
+				return parts
+			}
+			parts = append(parts, inner)
 		default:
 			start := s.i
 			for !s.eof() && isBareKeyChar(s.src[s.i]) {

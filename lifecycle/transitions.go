@@ -3,6 +3,8 @@
 // closes.
 package lifecycle
 
+import "time"
+
 // Status keys, canonical and Spanish as the design fixes them.
 const (
 	Nuevo     = "nuevo"
@@ -36,3 +38,23 @@ func AfterCustomerReply(status string) (next string, reopened bool) {
 
 // AfterAgentReply is the status after an agent's public answer.
 func AfterAgentReply(string) string { return Pendiente }
+
+// CloseAt is when a pending ticket closes by itself: closeDays after it
+// turned pending, and never sooner than reminderDays after its reminder was
+// actually sent (a daemon that was down must warn before it closes). Zero
+// when auto-close is off (closeDays 0) or the ticket is not pending.
+// Before the reminder went out, the close date shown is the planned one.
+func CloseAt(pendingSince, reminderSentAt time.Time, closeDays, reminderDays int) time.Time {
+	if closeDays <= 0 || pendingSince.IsZero() {
+		return time.Time{}
+	}
+	at := pendingSince.Add(days(closeDays))
+	if !reminderSentAt.IsZero() {
+		if r := reminderSentAt.Add(days(reminderDays)); r.After(at) {
+			at = r
+		}
+	}
+	return at
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

@@ -197,6 +197,14 @@ func (c *Composer) attachmentBytes(tx *store.Tx, m *store.Message) ([]message.Pa
 // writeBody writes text and HTML as alternatives, and attachments after
 // them; go-message does all the encoding, so no text can forge a header.
 func writeBody(buf *bytes.Buffer, h mail.Header, m templates.Mail, parts []message.Part) error {
+	if len(parts) == 0 {
+		// No attachments: a plain multipart/alternative, no mixed wrapper.
+		iw, err := mail.CreateInlineWriter(buf, h)
+		if err != nil {
+			return err
+		}
+		return writeAlternatives(iw, m)
+	}
 	w, err := mail.CreateWriter(buf, h)
 	if err != nil {
 		return err
@@ -205,24 +213,7 @@ func writeBody(buf *bytes.Buffer, h mail.Header, m templates.Mail, parts []messa
 	if err != nil {
 		return err
 	}
-	for _, alt := range []struct{ ct, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
-		if alt.body == "" {
-			continue
-		}
-		var ih mail.InlineHeader
-		ih.SetContentType(alt.ct, map[string]string{"charset": "utf-8"})
-		pw, err := iw.CreatePart(ih)
-		if err != nil {
-			return err
-		}
-		if _, err := pw.Write([]byte(alt.body)); err != nil {
-			return err
-		}
-		if err := pw.Close(); err != nil {
-			return err
-		}
-	}
-	if err := iw.Close(); err != nil {
+	if err := writeAlternatives(iw, m); err != nil {
 		return err
 	}
 	for _, p := range parts {
@@ -245,4 +236,25 @@ func writeBody(buf *bytes.Buffer, h mail.Header, m templates.Mail, parts []messa
 		}
 	}
 	return w.Close()
+}
+
+func writeAlternatives(iw *mail.InlineWriter, m templates.Mail) error {
+	for _, alt := range []struct{ ct, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+		if alt.body == "" {
+			continue
+		}
+		var ih mail.InlineHeader
+		ih.SetContentType(alt.ct, map[string]string{"charset": "utf-8"})
+		pw, err := iw.CreatePart(ih)
+		if err != nil {
+			return err
+		}
+		if _, err := pw.Write([]byte(alt.body)); err != nil {
+			return err
+		}
+		if err := pw.Close(); err != nil {
+			return err
+		}
+	}
+	return iw.Close()
 }

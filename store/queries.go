@@ -496,3 +496,29 @@ func (t *Tx) Claim(id int64, now, until time.Time) (bool, error) {
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// ThreadIDs returns the Message-IDs a reply on this ticket should refer to:
+// the customer's first mail (the thread's root) and the customer's latest.
+func (t *Tx) ThreadIDs(ticket int64) (root, last string, err error) {
+	q := `SELECT message_id FROM messages WHERE ticket = ? AND author = 'customer' AND internal = 0 AND message_id <> '' ORDER BY id `
+	if err = t.tx.QueryRowContext(t.ctx, q+`ASC LIMIT 1`, ticket).Scan(&root); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", "", wrapErr("thread ids", err)
+	}
+	if err = t.tx.QueryRowContext(t.ctx, q+`DESC LIMIT 1`, ticket).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", "", wrapErr("thread ids", err)
+	}
+	return root, last, nil
+}
+
+// RootParticipants returns the To/Cc addresses of the ticket's first message.
+func (t *Tx) RootParticipants(ticket int64) ([]string, error) {
+	var parts string
+	err := t.tx.QueryRowContext(t.ctx, `SELECT participants FROM messages WHERE ticket = ? ORDER BY id LIMIT 1`, ticket).Scan(&parts)
+	if errors.Is(err, sql.ErrNoRows) || parts == "" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrapErr("root participants", err)
+	}
+	return strings.Split(parts, "\n"), nil
+}

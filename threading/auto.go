@@ -2,8 +2,8 @@ package threading
 
 import (
 	"mime"
-	"net/netip"
 	"net/mail"
+	"net/netip"
 	"net/textproto"
 	"strings"
 )

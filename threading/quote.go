@@ -1,9 +1,11 @@
 package threading
 
-// CutQuote placeholder: replaced by the real implementation below in the
-// next commit; returns the whole text so no content is ever lost.
-
-import "strings"
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Cut is the result of CutQuote.
 type Cut struct {
@@ -12,8 +14,446 @@ type Cut struct {
 	Flagged bool   // the cut is not trustworthy: agents must get the full text
 }
 
-// CutQuote separates the new text of a reply from quoted history.
+// Line classes. The cut is decided on the sequence of classes, so each
+// line is matched against the (costly) patterns once.
+const (
+	clsEmpty  = 'e'
+	clsText   = 't'
+	clsQuote  = 'q' // "> ..."
+	clsSigSep = 'd' // "-- " and friends: a signature follows
+	clsRule   = 'u' // a line of ----- or _____: decoration before history
+	clsMobile = 's' // "Sent from my iPhone"
+	clsMarker = 'b' // attribution or original/forwarded-message marker
+	clsHeader = 'h' // "From: ...", "Sent: ..." of an embedded header block
+)
+
+// maxPatternLine bounds the length of a line we run the marker patterns
+// on: real attribution and header lines are short, and skipping huge lines
+// keeps the pathological cases linear and cheap.
+const maxPatternLine = 400
+
+var (
+	reQuote  = regexp.MustCompile(`^[ \t]*>`)
+	reSigSep = regexp.MustCompile(`^(--|-- |—|–)[ \t]*$`)
+	// Decorative rules; underscores are what Outlook and mailing lists put
+	// before history and footers.
+	reRule       = regexp.MustCompile(`^[ \t]*(([-_=*~+#—ᐧ]){3,}|ᐧ)[ \t]*$`)
+	reUnderscore = regexp.MustCompile(`^[ \t]*_{5,}[ \t]*$`)
+	reMDLink     = regexp.MustCompile(`\[([^\]]{0,200})\]\([^)]{0,400}\)`)
+
+	// Mobile and webmail signatures, in many languages.
+	reMobile = regexp.MustCompile(`(?i)^[ \t]*[(<]*[ \t]*(` +
+		`sent (from|via|with|using|by|on) |\w+ from (my )?mobile|from my \w|get outlook for |` +
+		`envoyé (depuis|de|avec) |envoye depuis |enviado (desde|de|do|com|a partir d[eo]) |` +
+		`inviato da(l)? |von meinem .+ gesendet|gesendet von |diese nachricht wurde von .+ gesendet|` +
+		`verzonden (met|vanaf|van) |verstuurd (met|vanaf|van) |sendt fra |skickat från |från min |` +
+		`wysłane z |отправлено с |從我的 .+ 傳送|发自我的|来自我的)`)
+	// What may follow a device name in a signature: an apology for typos
+	// or a link. Anything else ("Sent from my desk, is much easier ...")
+	// is a sentence written by a person.
+	reMobileTail = regexp.MustCompile(`(?i)^[\s.,;:!)>-]*((please|pls|excuse|sorry|pardon|disculp|perdon|desculp|scus|entschuld|typo|brevity|<|\(|https?:|www\.).*)?$`)
+
+	// Attributions: "On <date>, <someone> wrote:" and its translations,
+	// with the verb at the end of the line.
+	reAttrEnd = regexp.MustCompile(`(?i)(wrote|writes|escribió|escribio|escreveu|a écrit|a ecrit|nous a dit|ha scritto|` +
+		`hat geschrieben|geschrieben|schrieb|schreef|het volgende geschreven|skrev|napisał\(a\)|napisała|napisał|` +
+		`написал\(а\)|написала|написал|пише|写道|寫道)[ \t]*[:：]?[ \t.>-]*$`)
+	reAttrOpener = regexp.MustCompile(`(?i)^(on|at|el|le|em|il|am|op|den|dnia|dňa|w dniu|in message|` +
+		`il giorno|às|a las|в|на|在)[\s,]`)
+	// German/Nordic/Dutch order: "Am <date> schrieb <someone>:".
+	reAttrMid = regexp.MustCompile(`(?i)\s(schrieb|schreef|skrev|napisał\(a\)|napisał|wrote|escribió|escreveu|написал)\s.*[:：]\s*$`)
+	// "<date> <someone> <addr>:" as written by Gmail in several locales.
+	reDateAddr = regexp.MustCompile(`\d{4}.{1,120}<[^<>@\s]+@[^<>\s]+>\s*[:：]?\s*$`)
+	reISODate  = regexp.MustCompile(`^20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d [\pL\pN_ ]+$`)
+	rePostedBy = regexp.MustCompile(`(?i)^posted by .+ on \d{1,2}/\d{1,2}/\d{4}$`)
+	reForward  = regexp.MustCompile(`(?i)^[ \t>*]*(` +
+		`-{2,}[ \t]*(original message|forwarded message|reply message|mensaje original|mensaje reenviado|` +
+		`message d'origine|message original|message transféré|mensagem original|mensagem encaminhada|` +
+		`messaggio originale|messaggio inoltrato|ursprüngliche nachricht|weitergeleitete nachricht|` +
+		`oorspronkelijk bericht|doorgestuurd bericht|originalmeddelande|vidarebefordrat meddelande|` +
+		`oryginalna wiadomość|wiadomość przekazana|исходное сообщение|пересылаемое сообщение|原始邮件|转发邮件)` +
+		`[ \t]*-{2,}|begin forwarded message:|début du message (transféré|réexpédié) ?:|` +
+		`inicio del mensaje reenviado:|início da mensagem (reencaminhada|encaminhada):|` +
+		`inizio messaggio inoltrato:|anfang der weitergeleiteten nachricht:|` +
+		`begin doorgestuurd bericht:)`)
+	// Outlook Web's one-line header: "From: x Sent: y To: z Subject: w".
+	reOneLineHeader = regexp.MustCompile(`(?i)^[ \t*]*(from|de|von|da|van)[ \t*]*:.+\b(sent|date|envoyé|gesendet|enviado|data|datum|fecha)[ \t*]*:.+\b(subject|objet|betreff|asunto|assunto|oggetto|onderwerp|to|à|an|para|a)[ \t*]*:`)
+
+	reHeader = regexp.MustCompile(`(?i)^[ \t*>]*(from|de|von|da|van|fra|från|od|от|kimden|expéditeur|发件人|寄件者|` +
+		`sent|date|datum|data|fecha|envoyé|envoye|gesendet|enviado|enviada|enviada em|skickat|sendt|wysłano|` +
+		`отправлено|发送时间|日期|` +
+		`to|para|à|a|an|aan|til|till|do|кому|destinataire|收件人|` +
+		`cc|bcc|kopie|cópia|copia|抄送|` +
+		`subject|asunto|objet|assunto|oggetto|betreff|onderwerp|emne|ämne|temat|тема|主题|主旨|` +
+		`reply-to|risposta|répondre à|beantwoorden - aan)[ \t*]*[:：][ \t*]*\S`)
+	reHeaderFrom = regexp.MustCompile(`(?i)^[ \t*>]*(from|de|von|da|van|fra|från|od|от|kimden|expéditeur|发件人|寄件者)[ \t*]*[:：]`)
+	reHeaderDate = regexp.MustCompile(`(?i)^[ \t*>]*(sent|date|datum|data|fecha|envoyé|envoye|gesendet|enviado|enviada|enviada em|skickat|sendt|wysłano|отправлено|发送时间|日期)[ \t*]*[:：].*\d`)
+
+	// "-Abhishek": a dash-signed name ending a message.
+	reDashName = regexp.MustCompile(`^-[\pLu][\pL]+( [\pLu][\pL.]*){0,3}[ \t]*$`)
+)
+
+// englishVerb tells apart the verbs that, without an opener word, need an
+// address on the line: "In 2019 my boss wrote:" is a person speaking.
+var reEnglishVerbEnd = regexp.MustCompile(`(?i)(wrote|writes)[ \t]*:?[ \t.>-]*$`)
+
+func isMobileSig(line string) bool {
+	if len(line) > 160 {
+		return false
+	}
+	s := reMDLink.ReplaceAllString(line, "$1")
+	loc := reMobile.FindStringIndex(s)
+	if loc == nil {
+		return false
+	}
+	rest := s[loc[1]:]
+	// The device part: up to 6 words, then only an apology or a link.
+	words := 0
+	i := 0
+	for i < len(rest) {
+		r, size := utf8.DecodeRuneInString(rest[i:])
+		if r == ',' || r == '.' || r == ';' || r == '!' || r == '<' || r == '(' || r == ')' || r == '>' {
+			break
+		}
+		if unicode.IsSpace(r) && i > 0 && !unicode.IsSpace(rune(rest[i-1])) {
+			words++
+		}
+		i += size
+	}
+	if words > 6 {
+		return false
+	}
+	return reMobileTail.MatchString(rest[i:])
+}
+
+// isAttribution matches one (possibly joined) attribution line.
+func isAttribution(s string) bool {
+	s = strings.TrimSpace(strings.TrimLeft(s, " \t>*-"))
+	if s == "" || len(s) > maxPatternLine {
+		return false
+	}
+	hasDigit := strings.ContainsAny(s, "0123456789")
+	hasAt := strings.Contains(s, "@") || strings.Contains(s, "&lt;")
+	if reAttrEnd.MatchString(s) {
+		opener := reAttrOpener.MatchString(s)
+		switch {
+		case opener && (hasDigit || hasAt || strings.Contains(strings.ToLower(s), "you")):
+			return true
+		case hasAt:
+			return true
+		case hasDigit && !reEnglishVerbEnd.MatchString(s):
+			return true
+		}
+		return false
+	}
+	if hasDigit && hasAt && reAttrMid.MatchString(s) {
+		return true
+	}
+	return reDateAddr.MatchString(s) || reISODate.MatchString(s) || rePostedBy.MatchString(s)
+}
+
+func isMarker(line string) bool {
+	if len(line) > maxPatternLine {
+		return false
+	}
+	return reForward.MatchString(line) || reOneLineHeader.MatchString(line) || isAttribution(line)
+}
+
+// classify assigns a class to every line. Attributions wrapped over a few
+// lines (clients wrap at ~78 columns, sometimes right before "wrote:") are
+// recognised by joining a line with the next ones.
+func classify(lines []string) []byte {
+	cls := make([]byte, len(lines))
+	for i, l := range lines {
+		switch {
+		case strings.TrimSpace(l) == "":
+			cls[i] = clsEmpty
+		case reQuote.MatchString(l):
+			cls[i] = clsQuote
+		case reSigSep.MatchString(l):
+			cls[i] = clsSigSep
+		case len(l) <= maxPatternLine && reRule.MatchString(l):
+			cls[i] = clsRule
+		case isMobileSig(l):
+			cls[i] = clsMobile
+		case isMarker(l):
+			cls[i] = clsMarker
+		case len(l) <= maxPatternLine && reHeader.MatchString(l):
+			cls[i] = clsHeader
+		default:
+			cls[i] = clsText
+		}
+	}
+	// Wrapped attributions: start at an unquoted line that could open one
+	// (an opener word, an address, a leading date, a dangling "<") and
+	// join up to 5 following short lines.
+	for i := 0; i < len(lines); i++ {
+		if cls[i] != clsText && cls[i] != clsHeader {
+			continue
+		}
+		first := strings.TrimSpace(lines[i])
+		if len(first) > 200 || !(reAttrOpener.MatchString(first) || strings.Contains(first, "@") ||
+			first[0] >= '0' && first[0] <= '9' || strings.HasSuffix(first, "<")) {
+			continue
+		}
+		joined := first
+		for j := i + 1; j < len(lines) && j <= i+5; j++ {
+			next := strings.TrimSpace(strings.TrimLeft(lines[j], " \t>"))
+			if len(joined)+len(next) > 300 || cls[j] == clsMarker || reAttrOpener.MatchString(next) {
+				break // the attribution, if any, starts further down
+			}
+			if next == "" {
+				continue
+			}
+			if strings.HasSuffix(joined, "<") || strings.HasPrefix(next, ">") {
+				joined += next // "<\naddr>" was one token before wrapping
+			} else {
+				joined += " " + next
+			}
+			if isAttribution(joined) {
+				for k := i; k <= j; k++ {
+					cls[k] = clsMarker
+				}
+				i = j
+				break
+			}
+		}
+	}
+	return cls
+}
+
+// CutQuote separates the new text of a reply from quoted history and
+// signatures. It never loses text: New and Removed together hold every
+// line, and Flagged says when the cut should not be trusted.
 func CutQuote(text string) Cut {
-	n := strings.TrimSpace(text)
-	return Cut{New: n, Flagged: n == ""}
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	lines := strings.Split(text, "\n")
+	cls := classify(lines)
+	n := len(lines)
+
+	// Suffix facts, so that deciding a cut at each line stays linear.
+	// nextSig[i]: first signature separator at or after i.
+	// lastText[i]: last text line in [i, nextSig[i]).
+	// nextQuote[i]: first quote line at or after i.
+	nextSig := make([]int, n+1)
+	nextQuote := make([]int, n+1)
+	lastText := make([]int, n+1)
+	nextSig[n], nextQuote[n], lastText[n] = n, n, -1
+	for i := n - 1; i >= 0; i-- {
+		nextSig[i], nextQuote[i], lastText[i] = nextSig[i+1], nextQuote[i+1], lastText[i+1]
+		switch cls[i] {
+		case clsSigSep:
+			nextSig[i] = i
+			lastText[i] = -1
+		case clsQuote:
+			nextQuote[i] = i
+		case clsText:
+			if lastText[i] < 0 {
+				lastText[i] = i
+			}
+		}
+	}
+	// answersAfter: some text follows a quote after line i (before any
+	// signature): an interleaved reply, whose answers must stay.
+	answersAfter := func(i int) bool {
+		q := nextQuote[i]
+		return q < nextSig[i] && lastText[i] > q
+	}
+
+	start, cut := 0, n
+	markerCut := false // the cut is at a recognised history marker
+	textBefore := false
+loop:
+	for i := 0; i < n; i++ {
+		if !textBefore && (cls[i] == clsMarker || cls[i] == clsHeader) {
+			// Nothing written above it: a forward without comment or a
+			// bottom post. The history is the content; keep it.
+			continue
+		}
+		switch cls[i] {
+		case clsText:
+			textBefore = true
+		case clsSigSep:
+			cut = i
+			break loop
+		case clsMarker:
+			if !answersAfter(i) {
+				cut, markerCut = i, true
+				break loop
+			}
+		case clsHeader:
+			if headerBlock(lines, cls, i) && !answersAfter(i) {
+				cut, markerCut = i, true
+				break loop
+			}
+		case clsRule:
+			if reUnderscore.MatchString(lines[i]) && !answersAfter(i) {
+				// Outlook's separator or a mailing-list footer.
+				cut = i
+				j := i + 1
+				for j < n && cls[j] == clsEmpty {
+					j++
+				}
+				markerCut = j < n && (cls[j] == clsMarker || cls[j] == clsHeader && headerBlock(lines, cls, j))
+				break loop
+			}
+		}
+	}
+	// A rule right above a marker belongs to the history.
+	for cut > 0 && (cls[cut-1] == clsEmpty || cls[cut-1] == clsRule) && markerCut {
+		cut--
+	}
+
+	// Bottom posting: an attribution and its quote at the top, the answer
+	// below and no quote after it.
+	if first := firstNonEmpty(cls, 0, cut); first < cut && cls[first] == clsMarker {
+		j := first
+		for j < cut && (cls[j] == clsMarker || cls[j] == clsQuote || cls[j] == clsEmpty) {
+			j++
+		}
+		if j < cut && nextQuote[j] >= cut && j > first {
+			start = j
+		}
+	}
+
+	// Trailing quotes, rules, mobile signatures and a dash-signed name go
+	// too.
+	end := cut
+	for end > start {
+		c := cls[end-1]
+		if c == clsEmpty || c == clsQuote || c == clsRule || c == clsMobile || c == clsSigSep {
+			end--
+			continue
+		}
+		if c == clsText && reDashName.MatchString(strings.TrimSpace(lines[end-1])) && end-1 > start && cls[end-2] == clsEmpty {
+			end--
+			continue
+		}
+		break
+	}
+
+	// Attribution and marker lines left inside the new text (interleaved
+	// replies) are noise: they go to Removed.
+	var kept, removed []string
+	removed = append(removed, lines[:start]...)
+	for i := start; i < end; i++ {
+		if cls[i] == clsMarker {
+			removed = append(removed, lines[i])
+		} else {
+			kept = append(kept, lines[i])
+		}
+	}
+	removed = append(removed, lines[end:]...)
+	res := Cut{
+		New:     strings.TrimSpace(strings.Join(kept, "\n")),
+		Removed: strings.TrimSpace(strings.Join(removed, "\n")),
+	}
+	res.Flagged = strings.TrimSpace(res.New) == "" || suspicious(lines, cls, nextQuote, end, res.New)
+	return res
+}
+
+func firstNonEmpty(cls []byte, from, to int) int {
+	for i := from; i < to; i++ {
+		if cls[i] != clsEmpty {
+			return i
+		}
+	}
+	return to
+}
+
+// headerBlock says whether an embedded header block ("From:", "Sent:",
+// "To:", "Subject:") starts at line i: a From-like line, and at least
+// three header lines (or two with a date) close together.
+func headerBlock(lines []string, cls []byte, i int) bool {
+	count, from, date, gap := 0, false, false, 0
+	for j := i; j < len(lines) && j < i+15; j++ {
+		switch cls[j] {
+		case clsHeader:
+			count++
+			gap = 0
+			if reHeaderFrom.MatchString(lines[j]) {
+				from = true
+			}
+			if reHeaderDate.MatchString(lines[j]) {
+				date = true
+			}
+		case clsEmpty, clsText, clsMarker:
+			// Wrapped values and blank lines between headers.
+			gap++
+			if gap > 2 {
+				return from && (count >= 3 || count >= 2 && date)
+			}
+		default:
+			return from && (count >= 3 || count >= 2 && date)
+		}
+		if from && (count >= 3 || count >= 2 && date) {
+			return true
+		}
+	}
+	return from && (count >= 3 || count >= 2 && date)
+}
+
+// suspicious reports a cut that removed mostly text that does not look
+// quoted: a body below a misplaced "-- ", or prose under an attribution
+// without any ">" lines. Such a cut may hide the actual request.
+func suspicious(lines []string, cls []byte, nextQuote []int, end int, newText string) bool {
+	var unquoted []string
+	below := false // below a marker we trust: what follows is history
+	for i := end; i < len(lines); i++ {
+		switch cls[i] {
+		case clsMarker:
+			// An attribution is trusted when quotes follow it; forward and
+			// original-message markers are unambiguous on their own.
+			if nextQuote[i] < len(lines) || reForward.MatchString(lines[i]) || reOneLineHeader.MatchString(lines[i]) {
+				below = true
+			}
+		case clsHeader:
+			if headerBlock(lines, cls, i) {
+				below = true
+			}
+		case clsText:
+			if !below {
+				unquoted = append(unquoted, lines[i])
+			}
+		}
+	}
+	if len(unquoted) == 0 {
+		return false
+	}
+	prose, size := false, 0
+	for _, l := range unquoted {
+		size += len(strings.TrimSpace(l))
+		if isProse(l) {
+			prose = true
+		}
+	}
+	return prose && size*2 >= len(newText)
+}
+
+func hasQuote(cls []byte) bool {
+	for _, c := range cls {
+		if c == clsQuote {
+			return true
+		}
+	}
+	return false
+}
+
+// isProse tells a sentence from a signature line: signatures are names,
+// titles, phone numbers and links, mostly capitalised; prose is mostly
+// lowercase words.
+func isProse(line string) bool {
+	words := strings.Fields(line)
+	if len(words) < 5 {
+		return false
+	}
+	lower := 0
+	for _, w := range words {
+		r, _ := utf8.DecodeRuneInString(w)
+		if unicode.IsLower(r) || unicode.IsDigit(r) {
+			lower++
+		}
+	}
+	return lower*10 >= len(words)*6
 }
