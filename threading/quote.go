@@ -33,7 +33,8 @@ const (
 const maxPatternLine = 400
 
 var (
-	reQuote  = regexp.MustCompile(`^[ \t]*>`)
+	// "> " and Supercite's "JD> ".
+	reQuote  = regexp.MustCompile(`^[ \t]*([A-Za-z]{1,3})?>`)
 	reSigSep = regexp.MustCompile(`^(--|-- |—|–)[ \t]*$`)
 	// Decorative rules; underscores are what Outlook and mailing lists put
 	// before history and footers.
@@ -123,7 +124,8 @@ func isMobileSig(line string) bool {
 	if words > 6 {
 		return false
 	}
-	return reMobileTail.MatchString(rest[i:])
+	// A link glued to the device name ("Get Outlook for iOShttps://...").
+	return reMobileTail.MatchString(rest[i:]) || strings.Contains(rest, "http") || strings.Contains(rest, "www.")
 }
 
 // isAttribution matches one (possibly joined) attribution line.
@@ -170,6 +172,11 @@ func classify(lines []string) []byte {
 			cls[i] = clsEmpty
 		case reQuote.MatchString(l):
 			cls[i] = clsQuote
+			// A quoted attribution ("> On ... wrote:") is a marker too:
+			// a mail of nothing but those has no new text.
+			if len(l) <= maxPatternLine && isAttribution(l) {
+				cls[i] = clsMarker
+			}
 		case reSigSep.MatchString(l):
 			cls[i] = clsSigSep
 		case len(l) <= maxPatternLine && reRule.MatchString(l):
@@ -199,7 +206,7 @@ func classify(lines []string) []byte {
 		joined := first
 		for j := i + 1; j < len(lines) && j <= i+5; j++ {
 			next := strings.TrimSpace(strings.TrimLeft(lines[j], " \t>"))
-			if len(joined)+len(next) > 300 || cls[j] == clsMarker || reAttrOpener.MatchString(next) {
+			if len(joined)+len(next) > 300 || reAttrOpener.MatchString(next) {
 				break // the attribution, if any, starts further down
 			}
 			if next == "" {
