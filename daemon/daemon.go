@@ -33,6 +33,9 @@ type Options struct {
 	// OutboxPoll overrides how often the worker looks for rows queued by
 	// other processes.
 	OutboxPoll time.Duration
+	// ManualOutbox leaves the outbox worker stopped: tests call
+	// Worker.RunOnce themselves, so what was sent is deterministic.
+	ManualOutbox bool
 }
 
 // Daemon is a running ticketd.
@@ -187,11 +190,13 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		d.serve("lmtp", func() error { return d.SMTP.Serve(l, true) })
 	}
 	d.serve("smtp", func() error { return d.SMTP.Serve(smtpL, false) })
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.Worker.Run(ctx)
-	}()
+	if !opt.ManualOutbox {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.Worker.Run(ctx)
+		}()
+	}
 	log.Info("ticketd serving", "smtp", d.SMTPAddr.String(), "lmtp", addrString(d.LMTPAddr), "outbound", cfg.Outbound.Transport)
 	return d, nil
 }
