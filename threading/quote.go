@@ -58,7 +58,7 @@ var (
 	// with the verb at the end of the line.
 	reAttrEnd = regexp.MustCompile(`(?i)(wrote|writes|escribió|escribio|escreveu|a écrit|a ecrit|nous a dit|ha scritto|` +
 		`hat geschrieben|geschrieben|schrieb|schreef|het volgende geschreven|skrev|napisał\(a\)|napisała|napisał|` +
-		`написал\(а\)|написала|написал|пише|写道|寫道)[ \t]*[:：]?[ \t.>-]*$`)
+		`написал\(а\)|написала|написал|пише|写道|寫道)[ \t\x{00a0}\x{202f}]*[:：]?[ \t.>\x{00a0}-]*$`)
 	reAttrOpener = regexp.MustCompile(`(?i)^(on|at|el|le|em|il|am|op|den|dnia|dňa|w dniu|in message|` +
 		`il giorno|às|a las|в|на|在)[\s,]`)
 	// German/Nordic/Dutch order: "Am <date> schrieb <someone>:".
@@ -218,6 +218,18 @@ func classify(lines []string) []byte {
 				joined += " " + next
 			}
 			if isAttribution(joined) {
+				// A verb left alone on a following line ("> wrote:")
+				// belongs to it too.
+				for k := j + 1; k < len(lines) && k <= j+2; k++ {
+					rest := strings.TrimSpace(strings.TrimLeft(lines[k], " \t>"))
+					if rest == "" {
+						continue
+					}
+					if len(rest) < 40 && reAttrEnd.MatchString(rest) && reAttrEnd.FindStringIndex(rest)[0] == 0 {
+						j = k
+					}
+					break
+				}
 				for k := i; k <= j; k++ {
 					cls[k] = clsMarker
 				}
@@ -325,30 +337,33 @@ loop:
 	}
 
 	// Trailing quotes, rules, mobile signatures and a dash-signed name go
-	// too.
-	end := cut
-	for end > start {
-		c := cls[end-1]
-		if c == clsEmpty || c == clsQuote || c == clsRule || c == clsMobile || c == clsSigSep {
-			end--
-			continue
-		}
-		if c == clsText && reDashName.MatchString(strings.TrimSpace(lines[end-1])) && end-1 > start && cls[end-2] == clsEmpty {
-			end--
-			continue
-		}
-		break
+	// too, as long as some text remains: a mail that is nothing but a
+	// quote (a forward with ">") keeps it.
+	end := trimTail(lines, cls, start, cut, true)
+	if !hasClass(cls[start:end], clsText) {
+		end = trimTail(lines, cls, start, cut, false)
 	}
 
-	// Attribution and marker lines left inside the new text (interleaved
-	// replies) are noise: they go to Removed.
+	// Marker lines left inside the new text (interleaved replies) are
+	// noise, and so is a header block with nothing written above it (a
+	// forward without comment): they go to Removed.
 	var kept, removed []string
 	removed = append(removed, lines[:start]...)
+	textSeen := false
 	for i := start; i < end; i++ {
-		if cls[i] == clsMarker {
+		switch {
+		case cls[i] == clsMarker:
 			removed = append(removed, lines[i])
-		} else {
-			kept = append(kept, lines[i])
+		case !textSeen && cls[i] == clsHeader && headerBlock(lines, cls, i):
+			e := headerBlockEnd(lines, cls, i, end)
+			removed = append(removed, lines[i:e]...)
+			i = e - 1
+		default:
+			if cls[i] == clsText {
+				textSeen = true
+			}
+			// Trailing blanks carry nothing once format=flowed is decoded.
+			kept = append(kept, strings.TrimRight(lines[i], " \t"))
 		}
 	}
 	removed = append(removed, lines[end:]...)
@@ -356,8 +371,47 @@ loop:
 		New:     strings.TrimSpace(strings.Join(kept, "\n")),
 		Removed: strings.TrimSpace(strings.Join(removed, "\n")),
 	}
-	res.Flagged = strings.TrimSpace(res.New) == "" || suspicious(lines, cls, nextQuote, end, res.New)
+	res.Flagged = res.New == "" || !textSeen || suspicious(lines, cls, nextQuote, end, res.New)
 	return res
+}
+
+// trimTail returns the end of the new text: trailing blank lines, rules,
+// mobile signatures, a dash-signed name and (if quotes) quoted lines go.
+// Without quotes, only quote lines with no content ("> >") go.
+func trimTail(lines []string, cls []byte, start, end int, quotes bool) int {
+	for end > start {
+		c := cls[end-1]
+		l := lines[end-1]
+		switch {
+		case c == clsEmpty || c == clsRule || c == clsMobile || c == clsSigSep || c == clsMarker:
+		case c == clsQuote && (quotes || strings.Trim(l, " \t>") == ""):
+		case c == clsText && reDashName.MatchString(strings.TrimSpace(l)) && end-1 > start && cls[end-2] == clsEmpty:
+		default:
+			return end
+		}
+		end--
+	}
+	return end
+}
+
+func hasClass(cls []byte, c byte) bool {
+	for _, x := range cls {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// headerBlockEnd returns the end of the header block starting at i: its
+// header lines and their wrapped continuations, up to the first blank
+// line.
+func headerBlockEnd(lines []string, cls []byte, i, limit int) int {
+	j := i
+	for j < limit && cls[j] != clsEmpty && cls[j] != clsQuote {
+		j++
+	}
+	return j
 }
 
 func firstNonEmpty(cls []byte, from, to int) int {
@@ -436,15 +490,6 @@ func suspicious(lines []string, cls []byte, nextQuote []int, end int, newText st
 		}
 	}
 	return prose && size*2 >= len(newText)
-}
-
-func hasQuote(cls []byte) bool {
-	for _, c := range cls {
-		if c == clsQuote {
-			return true
-		}
-	}
-	return false
 }
 
 // isProse tells a sentence from a signature line: signatures are names,
