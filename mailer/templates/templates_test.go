@@ -2,6 +2,8 @@ package templates
 
 import (
 	"flag"
+	"html"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +40,7 @@ func goldenData(lang string) Data {
 		CloseDate:    time.Date(2026, time.November, 30, 23, 30, 0, 0, time.UTC), // 1 December in Madrid
 		Location:     time.FixedZone("CET", 3600),
 		SolvedWord:   word,
-		SolvedMailto: "mailto:soporte+k3x9qm2vd7wzt4hb@example.com?subject=%5B%231042%5D&body=" + word,
+		SolvedMailto: "mailto:soporte+k3x9qm2vd7wzt4hb@example.com?subject=%5B%231042%5D&body=" + url.QueryEscape(word),
 		ReplyAddress: "soporte+k3x9qm2vd7wzt4hb@example.com",
 		NoteAddress:  "soporte+k3x9qm2vd7wzt4hb-nota@example.com",
 		BadLine:      "#prioridad altísima",
@@ -65,7 +67,11 @@ func TestGolden(t *testing.T) {
 	s := newSet(t, "")
 	for _, lang := range locale.Languages {
 		for _, k := range Kinds {
-			m, err := s.Render(k, goldenData(lang))
+			d := goldenData(lang)
+			if k == DeliveryFailed {
+				d.Reason = "550 5.1.1 <maria.nunez@example.com>: mailbox unavailable"
+			}
+			m, err := s.Render(k, d)
 			if err != nil {
 				t.Fatalf("Render(%s, %s): %v", k, lang, err)
 			}
@@ -200,7 +206,7 @@ func TestReminderOffersSolvedWord(t *testing.T) {
 		if !strings.Contains(m.Text, d.SolvedWord) || !strings.Contains(m.Text, d.ReplyAddress) {
 			t.Errorf("%s: reminder text lacks the word or the address:\n%s", lang, m.Text)
 		}
-		if !strings.Contains(m.HTML, `href="mailto:soporte+k3x9qm2vd7wzt4hb@example.com?subject=%5B%231042%5D&amp;body=`) {
+		if !strings.Contains(html.UnescapeString(m.HTML), `href="`+d.SolvedMailto+`"`) {
 			t.Errorf("%s: reminder html lacks the mailto link:\n%s", lang, m.HTML)
 		}
 		day := locale.FormatDate(d.CloseDate, lang, d.Location)
