@@ -333,3 +333,64 @@ func writeFile(t *testing.T, name, body string) {
 		t.Fatal(err)
 	}
 }
+
+// A ticket with almost nothing known still gives clean mails: no empty
+// greeting, no zero date, no dangling "(to )".
+func TestSparseData(t *testing.T) {
+	s := newSet(t, "")
+	for _, lang := range locale.Languages {
+		for _, k := range Kinds {
+			d := Data{Lang: lang, Number: 7, CustomerAddress: "a@example.com", Text: "hola"}
+			// What each kind cannot do without.
+			switch k {
+			case CommandError:
+				d.BadLine, d.Reason = "#x", "unknown command"
+			case DeliveryFailed:
+				d.Recipient, d.Reason = "a@example.com", "550 no such user"
+			case AgentUnverified:
+				d.From = "b@example.com"
+			case Note:
+				d.AgentName = "Ana"
+			}
+			m, err := s.Render(k, d)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", lang, k, err)
+			}
+			all := m.Subject + m.Text + m.HTML
+			for _, bad := range []string{"<no value>", "0001", "()", "( ", ", :", " ,", "href=\"\"", "<a href=\"#ZgotmplZ\""} {
+				if strings.Contains(all, bad) {
+					t.Errorf("%s/%s: contains %q:\n%s\n%s", lang, k, bad, m.Subject, m.Text)
+				}
+			}
+		}
+	}
+}
+
+// A relay without a tracking link keeps the footer short and whole.
+func TestRelayWithoutTracking(t *testing.T) {
+	s := newSet(t, "")
+	d := goldenData("en")
+	d.TrackingURL = ""
+	m, err := s.Render(Relay, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(m.Text, "\n-- \nRequest #1042\nTo answer, just reply to this email.\n") {
+		t.Errorf("unexpected footer:\n%s", m.Text)
+	}
+}
+
+// html/template refuses a javascript: link even if a caller passed one.
+func TestUnsafeLinkNeutralised(t *testing.T) {
+	s := newSet(t, "")
+	d := goldenData("es")
+	d.TrackingURL = "javascript:alert(1)"
+	d.SolvedMailto = "javascript:alert(2)"
+	m, err := s.Render(Reminder, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.HTML, "javascript:") {
+		t.Errorf("javascript: link survived:\n%s", m.HTML)
+	}
+}
