@@ -182,12 +182,12 @@ func Parse(data []byte, path string) (*Config, error) {
 	(&decoder{p: p}).table("", raw, reflect.ValueOf(c).Elem())
 	c.resolvePaths(path)
 	c.resolveSecrets(p)
-	c.validate(p)
+	lines := keyLines(data)
+	c.validate(p, func(key string) bool { _, ok := lines[key]; return ok })
 
 	if len(p.list) == 0 {
 		return c, nil
 	}
-	lines := keyLines(data)
 	errs := make(Errors, len(p.list))
 	for i, pr := range p.list {
 		pr.File = path

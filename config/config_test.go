@@ -419,3 +419,13 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("err = %v, want not-exist", err)
 	}
 }
+
+func TestParseWithoutPathKeepsRelativePaths(t *testing.T) {
+	c, err := Parse([]byte(minimal), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.DataDir != "var" || c.Outbound.Dir != "var/outbox" {
+		t.Errorf("data_dir %q, outbound.dir %q: want them as written", c.Server.DataDir, c.Outbound.Dir)
+	}
+}

@@ -15,11 +15,13 @@ import (
 // languages are those the mail templates exist in.
 var languages = []string{"es", "en", "fr", "pt", "it"}
 
-func (c *Config) validate(p *problems) {
+// validate checks the decoded config; inFile tells which keys the file
+// itself sets, so a problem between two keys names the one the admin wrote.
+func (c *Config) validate(p *problems, inFile func(key string) bool) {
 	c.validateServer(p)
 	c.validateListeners(p)
 	c.validateOutbound(p)
-	c.validateLifecycle(p)
+	c.validateLifecycle(p, inFile)
 	c.validateAgents(p)
 	c.validateMailboxes(p)
 	c.validateIMAP(p)
@@ -62,7 +64,7 @@ func (c *Config) validateServer(p *problems) {
 func (c *Config) validateListeners(p *problems) {
 	if c.SMTP.Listen == "" {
 		p.add("smtp.listen", `must be host:port, e.g. "127.0.0.1:2525" or ":25"`)
-	} else if err := checkHostPort(c.SMTP.Listen); err != "" {
+	} else if err := checkHostPort(c.SMTP.Listen, "127.0.0.1:2525"); err != "" {
 		p.add("smtp.listen", "%s", err)
 	}
 	if l := c.SMTP.LMTPListen; l != "" {
@@ -70,7 +72,7 @@ func (c *Config) validateListeners(p *problems) {
 			if sock == "" {
 				p.add("smtp.lmtp_listen", `"unix:" needs a socket path, e.g. "unix:/run/ticketd/lmtp.sock"`)
 			}
-		} else if err := checkHostPort(l); err != "" {
+		} else if err := checkHostPort(l, "127.0.0.1:24"); err != "" {
 			p.add("smtp.lmtp_listen", `%s; or use "unix:/path/to/socket", or "" for no LMTP`, err)
 		}
 	}
@@ -78,7 +80,7 @@ func (c *Config) validateListeners(p *problems) {
 		p.add("smtp.max_message_bytes", "must be greater than 0, e.g. 26214400 (25 MiB)")
 	}
 	if c.HTTP.Listen != "" {
-		if err := checkHostPort(c.HTTP.Listen); err != "" {
+		if err := checkHostPort(c.HTTP.Listen, "127.0.0.1:8080"); err != "" {
 			p.add("http.listen", `%s; or "" to turn the status page off`, err)
 		}
 	}
@@ -94,7 +96,7 @@ func (c *Config) validateOutbound(p *problems) {
 	case "smtp":
 		if o.SMTPAddr == "" {
 			p.add("outbound.smtp_addr", `must be set when transport is "smtp", e.g. "smtp.example.com:587"`)
-		} else if err := checkHostPort(o.SMTPAddr); err != "" {
+		} else if err := checkHostPort(o.SMTPAddr, "smtp.example.com:587"); err != "" {
 			p.add("outbound.smtp_addr", "%s", err)
 		}
 		if o.SMTPUsername != "" && o.SMTPPassword == "" && !p.has("outbound.smtp_password") {
@@ -114,7 +116,7 @@ func (c *Config) validateOutbound(p *problems) {
 	checkPositive(p, "outbound.give_up_after", o.GiveUpAfter)
 }
 
-func (c *Config) validateLifecycle(p *problems) {
+func (c *Config) validateLifecycle(p *problems, inFile func(string) bool) {
 	l := &c.Lifecycle
 	if l.PendingCloseDays < 0 {
 		p.add("lifecycle.pending_close_days", "must be 0 (never close automatically) or more days, not %d", l.PendingCloseDays)
@@ -122,8 +124,13 @@ func (c *Config) validateLifecycle(p *problems) {
 	if l.ReminderDaysBeforeClose < 0 {
 		p.add("lifecycle.reminder_days_before_close", "must be 0 or more days, not %d", l.ReminderDaysBeforeClose)
 	} else if l.PendingCloseDays > 0 && l.ReminderDaysBeforeClose >= l.PendingCloseDays {
-		p.add("lifecycle.reminder_days_before_close", "%d must be less than pending_close_days (%d), so the customer is reminded before the ticket closes",
-			l.ReminderDaysBeforeClose, l.PendingCloseDays)
+		if inFile("lifecycle.reminder_days_before_close") || !inFile("lifecycle.pending_close_days") {
+			p.add("lifecycle.reminder_days_before_close", "%d must be less than pending_close_days (%d), so the customer is reminded before the ticket closes",
+				l.ReminderDaysBeforeClose, l.PendingCloseDays)
+		} else {
+			p.add("lifecycle.pending_close_days", "%d must be more than reminder_days_before_close (%d by default), so the customer is reminded before the ticket closes; or set reminder_days_before_close lower",
+				l.PendingCloseDays, l.ReminderDaysBeforeClose)
+		}
 	}
 	checkPositive(p, "lifecycle.scan_interval", l.ScanInterval)
 }
@@ -241,7 +248,7 @@ func (c *Config) validateIMAP(p *problems) {
 		host := ""
 		if m.Addr == "" {
 			p.add(key+".addr", `is required, e.g. addr = "imap.example.com:993"`)
-		} else if err := checkHostPort(m.Addr); err != "" {
+		} else if err := checkHostPort(m.Addr, "imap.example.com:993"); err != "" {
 			p.add(key+".addr", "%s", err)
 		} else {
 			host, _, _ = net.SplitHostPort(m.Addr)
@@ -363,10 +370,10 @@ func checkBaseURL(s string) string {
 
 // checkHostPort accepts "host:port" and ":port"; the port must be numeric so
 // a typo is caught here rather than as a confusing listen error.
-func checkHostPort(s string) string {
+func checkHostPort(s, example string) string {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return fmt.Sprintf(`%q is not host:port, e.g. "127.0.0.1:2525"`, s)
+		return fmt.Sprintf(`%q is not host:port, e.g. %q`, s, example)
 	}
 	if strings.ContainsAny(host, " /") {
 		return fmt.Sprintf("%q has an invalid host", s)

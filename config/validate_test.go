@@ -45,6 +45,7 @@ func TestEachProblemNamesKeyAndLine(t *testing.T) {
 		{"pending negative", "[lifecycle]\npending_close_days = -1", "lifecycle.pending_close_days", 2, "0 (never close"},
 		{"reminder negative", "[lifecycle]\nreminder_days_before_close = -2", "lifecycle.reminder_days_before_close", 2, "0 or more"},
 		{"reminder too late", "[lifecycle]\npending_close_days = 7\nreminder_days_before_close = 7", "lifecycle.reminder_days_before_close", 3, "less than pending_close_days (7)"},
+		{"close before default reminder", "[lifecycle]\npending_close_days = 5", "lifecycle.pending_close_days", 2, "more than reminder_days_before_close (7 by default)"},
 		{"scan_interval", "[lifecycle]\nscan_interval = \"-1m\"", "lifecycle.scan_interval", 2, "greater than 0"},
 		{"wrong type", "[server]\nautoreply_limit_per_hour = \"5\"", "server.autoreply_limit_per_hour", 2, "whole number without quotes, not a string"},
 		{"section not a table", "server = \"x\"", "server", 1, "must be a table"},
