@@ -391,7 +391,7 @@ loop:
 		}
 	}
 	// A rule right above a marker belongs to the history.
-	for cut > 0 && (cls[cut-1] == clsEmpty || cls[cut-1] == clsRule) && markerCut {
+	for markerCut && cut > 0 && (cls[cut-1] == clsEmpty || cls[cut-1] == clsRule) {
 		cut--
 	}
 
@@ -420,7 +420,8 @@ loop:
 	// forward without comment): they go to Removed.
 	var kept, removed []string
 	removed = append(removed, lines[:start]...)
-	textSeen := false
+	textSeen := false    // a text line: later header blocks are history
+	contentSeen := false // anything unquoted: New is more than a quote
 	for i := start; i < end; i++ {
 		switch {
 		case cls[i] == clsMarker:
@@ -433,6 +434,9 @@ loop:
 			if cls[i] == clsText {
 				textSeen = true
 			}
+			if cls[i] != clsEmpty && cls[i] != clsQuote {
+				contentSeen = true
+			}
 			// Trailing blanks carry nothing once format=flowed is decoded.
 			kept = append(kept, strings.TrimRight(lines[i], " \t"))
 		}
@@ -442,7 +446,7 @@ loop:
 		New:     strings.TrimSpace(strings.Join(kept, "\n")),
 		Removed: strings.TrimSpace(strings.Join(removed, "\n")),
 	}
-	res.Flagged = res.New == "" || !textSeen || suspicious(lines, cls, nextQuote, end, res.New)
+	res.Flagged = res.New == "" || !contentSeen || suspicious(lines, cls, nextQuote, end, res.New)
 	return res
 }
 

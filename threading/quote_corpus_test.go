@@ -10,7 +10,6 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -146,12 +145,11 @@ func plainTextPart(raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return findPlain(textprotoHeader(m.Header), m.Body)
+	return findPlain(m.Header, m.Body)
 }
 
+// header is what mail.Header and textproto.MIMEHeader have in common.
 type header interface{ Get(string) string }
-
-func textprotoHeader(h mail.Header) header { return h }
 
 func findPlain(h header, body io.Reader) (string, error) {
 	ct := h.Get("Content-Type")
@@ -186,5 +184,3 @@ func findPlain(h header, body io.Reader) (string, error) {
 	b, err := io.ReadAll(body)
 	return string(b), err
 }
-
-var _ = sort.Strings
