@@ -161,3 +161,41 @@ func parseHeader(raw string) (map[string][]string, bool) {
 	_, _ = io.Copy(io.Discard, m.Body)
 	return m.Header, true
 }
+
+// TestReportsInOtherCorpora: the DSNs, MDN and ARF report kept for MIME
+// robustness are machine mail too; the ordinary samples beside them are
+// not.
+func TestReportsInOtherCorpora(t *testing.T) {
+	enmime := corpusDir(t, "jhillyerd-enmime")
+	mimekit := corpusDir(t, "jstedfast-MimeKit")
+	dsns, _ := filepath.Glob(filepath.Join(enmime, "dsn", "testdata", "*.raw"))
+	msgs := filepath.Join(mimekit, "UnitTests", "TestData", "messages")
+	cases := map[string]bool{}
+	for _, f := range dsns {
+		cases[f] = true
+	}
+	for _, name := range []string{"disposition-notification.txt", "delivery-status.txt", "delivery-status2.txt",
+		"delivery-status-no-blank-line.txt", "delivery-status-multiple-blank-lines.txt", "bounce.txt", "feedback-report.txt"} {
+		cases[filepath.Join(msgs, name)] = true
+	}
+	for _, name := range []string{"simple-multipart.eml", "japanese.txt", "epilogue.txt"} {
+		cases[filepath.Join(msgs, name)] = false
+	}
+	if len(dsns) != 5 {
+		t.Errorf("found %d enmime DSNs, want 5", len(dsns))
+	}
+	for path, want := range cases {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, ok := parseHeader(string(raw))
+		if !ok {
+			t.Errorf("%s: header does not parse", path)
+			continue
+		}
+		if got, reason := IsAutomatic("x@example.org", h, nil); got != want {
+			t.Errorf("%s: IsAutomatic = %v (%s), want %v", filepath.Base(path), got, reason, want)
+		}
+	}
+}

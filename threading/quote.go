@@ -72,6 +72,13 @@ var (
 		`inicio del mensaje reenviado:|início da mensagem (reencaminhada|encaminhada):|` +
 		`inizio messaggio inoltrato:|anfang der weitergeleiteten nachricht:|` +
 		`begin doorgestuurd bericht:)`)
+	// Forwards only: what follows is not our conversation's history but
+	// content the sender wants us to read.
+	reForwarded = regexp.MustCompile(`(?i)^[ \t>*]*(-{2,}[ \t]*(forwarded message|mensaje reenviado|message transféré|` +
+		`mensagem encaminhada|messaggio inoltrato|weitergeleitete nachricht|doorgestuurd bericht|` +
+		`vidarebefordrat meddelande|wiadomość przekazana|пересылаемое сообщение|转发邮件)|begin forwarded message|` +
+		`début du message (transféré|réexpédié)|inicio del mensaje reenviado|início da mensagem (reencaminhada|encaminhada)|` +
+		`inizio messaggio inoltrato|anfang der weitergeleiteten nachricht|begin doorgestuurd bericht)`)
 	// Outlook Web's one-line header: "From: x Sent: y To: z Subject: w".
 	reOneLineHeader = regexp.MustCompile(`(?i)^[ \t*]*(from|de|von|da|van)[ \t*]*:.+\b(sent|date|envoyé|gesendet|enviado|data|datum|fecha)[ \t*]*:.+\b(subject|objet|betreff|asunto|assunto|oggetto|onderwerp|to|à|an|para|a)[ \t*]*:`)
 
@@ -446,8 +453,26 @@ loop:
 		New:     strings.TrimSpace(strings.Join(kept, "\n")),
 		Removed: strings.TrimSpace(strings.Join(removed, "\n")),
 	}
-	res.Flagged = res.New == "" || !contentSeen || suspicious(lines, cls, nextQuote, end, res.New)
+	res.Flagged = res.New == "" || !contentSeen || forwardCut(lines, end) ||
+		suspicious(lines, cls, nextQuote, end, res.New)
 	return res
+}
+
+// forwardCut says the removed part starts with a forwarded message: its
+// content is what the sender wants us to read, so agents need it.
+func forwardCut(lines []string, end int) bool {
+	seen := 0
+	for i := end; i < len(lines) && seen < 3; i++ {
+		l := lines[i]
+		if strings.TrimSpace(strings.Trim(l, " \t>")) == "" {
+			continue
+		}
+		seen++
+		if len(l) <= maxPatternLine && reForwarded.MatchString(l) {
+			return true
+		}
+	}
+	return false
 }
 
 // trimTail returns the end of the new text: trailing blank lines, rules,
