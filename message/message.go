@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
+	"github.com/jhillyerd/enmime/v2/mediatype"
 )
 
 // ErrNotMail reports input that is not a mail at all: empty, or without a
@@ -54,9 +55,23 @@ type Parsed struct {
 // fast parses with the declared charset; detection costs most of a parse
 // and is only needed where the declared one is missing or wrong.
 var (
-	fast = enmime.NewParser(enmime.DisableCharacterDetection(true), enmime.SkipMalformedParts(false))
+	fast = enmime.NewParser(enmime.DisableCharacterDetection(true), enmime.SetCustomParseMediaType(utf8Default))
 	slow = enmime.NewParser()
 )
+
+// utf8Default reads a text part without a declared charset as UTF-8, what
+// nearly every client sends today; charset detection mistakes short UTF-8
+// text for Latin-1. Bytes that are not UTF-8 send Parse to the slow path.
+func utf8Default(ctype string) (string, map[string]string, []string, error) {
+	mt, params, invalid, err := mediatype.Parse(ctype)
+	if err == nil && strings.HasPrefix(mt, "text/") && params["charset"] == "" {
+		if params == nil {
+			params = map[string]string{}
+		}
+		params["charset"] = "utf-8"
+	}
+	return mt, params, invalid, err
+}
 
 // LooksLikeMail tells whether raw has a header section: the first line is a
 // header field (or a mbox "From " line).
@@ -89,7 +104,7 @@ func Parse(raw []byte) (*Parsed, error) {
 	if !LooksLikeMail(raw) {
 		return nil, ErrNotMail
 	}
-	env, err := fast.ReadEnvelope(bytes.NewReader(raw))
+	env, err := fast.ReadEnvelope(bytes.NewReader(withDefaultCharset(raw)))
 	if err == nil && needsDetection(env) {
 		if env2, err2 := slow.ReadEnvelope(bytes.NewReader(raw)); err2 == nil {
 			env = env2
@@ -118,6 +133,14 @@ func Parse(raw []byte) (*Parsed, error) {
 	p.Cc = addrs(env, "Cc")
 	// enmime converts HTML to text itself when a mail has no text part.
 	p.Text = env.Text
+	if strings.TrimSpace(p.Text) == "" && len(attachmentParts(env)) == 0 {
+		// A broken structure (a boundary that never appears) hides the
+		// body from the MIME parser; show the body as it was sent.
+		p.Text = rawBody(raw)
+		if p.Text != "" {
+			p.Problems = append(p.Problems, "body shown as received: no readable MIME part")
+		}
+	}
 	p.Text = strings.ToValidUTF8(strings.ReplaceAll(p.Text, "\r\n", "\n"), "\uFFFD")
 	for i, part := range attachmentParts(env) {
 		ct := part.ContentType
@@ -168,14 +191,9 @@ func needsDetection(env *enmime.Envelope) bool {
 		if p == nil {
 			return false
 		}
-		if strings.HasPrefix(p.ContentType, "text/") || p.ContentType == "" {
-			cs := strings.ToLower(p.Charset)
-			if cs == "" && !utf8.Valid(p.Content) {
-				return true
-			}
-			if bytes.ContainsRune(p.Content, utf8.RuneError) {
-				return true
-			}
+		if (strings.HasPrefix(p.ContentType, "text/") || p.ContentType == "") &&
+			(!utf8.Valid(p.Content) || bytes.ContainsRune(p.Content, utf8.RuneError)) {
+			return true
 		}
 		return check(p.FirstChild) || check(p.NextSibling)
 	}
@@ -271,4 +289,43 @@ func decodeHeader(dec *mime.WordDecoder, v string) string {
 		return d
 	}
 	return v
+}
+
+// rawBody is everything after the header section, as text.
+func rawBody(raw []byte) string {
+	i := bytes.Index(raw, []byte("\r\n\r\n"))
+	j := bytes.Index(raw, []byte("\n\n"))
+	switch {
+	case i >= 0 && (j < 0 || i < j):
+		raw = raw[i+4:]
+	case j >= 0:
+		raw = raw[j+2:]
+	default:
+		return ""
+	}
+	return strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\uFFFD"))
+}
+
+// withDefaultCharset gives a mail without any Content-Type (RFC 2045 says
+// US-ASCII, but 8-bit bodies of such mails are UTF-8 today) an explicit
+// UTF-8 one for parsing, when its body is valid UTF-8. The stored raw
+// bytes are not changed.
+func withDefaultCharset(raw []byte) []byte {
+	end := bytes.Index(raw, []byte("\n\n"))
+	if e2 := bytes.Index(raw, []byte("\r\n\r\n")); e2 >= 0 && (end < 0 || e2 < end) {
+		end = e2
+	}
+	if end < 0 {
+		return raw
+	}
+	head := bytes.ToLower(raw[:end])
+	if bytes.HasPrefix(head, []byte("content-type:")) || bytes.Contains(head, []byte("\ncontent-type:")) {
+		return raw
+	}
+	if !utf8.Valid(raw[end:]) {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+48)
+	out = append(out, "Content-Type: text/plain; charset=utf-8\r\n"...)
+	return append(out, raw...)
 }
