@@ -211,15 +211,19 @@ var automaticSubjects = []string{
 	"nicht zustellbar", "onbestelbaar",
 	// Vacation and auto-replies.
 	"automatic reply", "auto reply", "auto-reply", "autoreply", "auto response", "auto-response", "autoresponse",
-	"automated reply", "automated response", "out of office", "out of the office", "ooo:",
+	"automated reply", "automated response", "out of office", "out of the office", "ooo:", "autorespons",
+	"away until", "away from the office", "away from my desk", "vacation reply", "vacation notice",
+	"vacation auto", "i am out of the office", "i'm out of the office", "i am currently out of the office",
+	"i am away", "i'm away", "on leave until", "on vacation until",
 	"respuesta automática", "respuesta automatica", "fuera de la oficina", "fuera de oficina",
+	"estoy fuera de la oficina", "ausente hasta", "de vacaciones hasta",
 	"réponse automatique", "reponse automatique", "message d'absence",
 	// Bare "absence" only with a colon or "du bureau": "Absence de réponse"
 	// is a customer complaining, not a robot.
-	"absence:", "absence :", "absence du bureau", "absent du bureau",
-	"resposta automática", "resposta automatica", "fora do escritório", "ausência",
+	"absence:", "absence :", "absence du bureau", "absent du bureau", "je suis absent",
+	"resposta automática", "resposta automatica", "fora do escritório", "ausência:", "ausente do escritório",
 	"risposta automatica", "risposta automatica", "fuori sede", "fuori ufficio",
-	"automatische antwort", "abwesenheitsnotiz", "abwesenheit:", "automatisch antwoord", "afwezig",
+	"automatische antwort", "abwesenheitsnotiz", "abwesenheit:", "nicht im büro", "automatisch antwoord", "afwezig",
 	"autosvar", "frånvaro", "automatyczna odpowiedź", "автоматический ответ",
 }
 

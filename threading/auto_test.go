@@ -51,6 +51,8 @@ func TestIsAutomatic(t *testing.T) {
 		{"Portuguese auto-reply", "ana@example.org", hdr{"Subject": {"Resposta automática: Impressora"}}, true},
 		{"Italian auto-reply", "ana@example.org", hdr{"Subject": {"Risposta automatica: Stampante"}}, true},
 		{"German out of office", "ana@example.org", hdr{"Subject": {"Abwesenheitsnotiz: Drucker"}}, true},
+		{"a vacation notice without headers", "ana@example.org", hdr{"Subject": {"Away until May 5"}}, true},
+		{"a Mimecast auto-response", "ana@example.org", hdr{"Subject": {"=?UTF-8?Q?AutoRespons?= :Nyaan?"}}, true},
 		{"a Postfix bounce subject", "x@example.org", hdr{"Subject": {"Undelivered Mail Returned to Sender"}}, true},
 		{"an Exim bounce subject", "x@example.org", hdr{"Subject": {"Mail delivery failed: returning message to sender"}}, true},
 		{"a Gmail DSN subject", "x@example.org", hdr{"Subject": {"Delivery Status Notification (Failure)"}}, true},

@@ -270,6 +270,23 @@ func classify(lines []string) []byte {
 			cls[i] = clsText
 		}
 	}
+	// "John Doe wrote:" (older Thunderbird, many webmails) names no date
+	// and no address; the quote right below it is what confirms it.
+	for i := 0; i < len(lines); i++ {
+		if cls[i] != clsText || len(lines[i]) > 200 || !strings.HasSuffix(strings.TrimRight(lines[i], " \t\u00a0"), ":") {
+			continue
+		}
+		if _, verb := attrVerb(lines[i]); verb == "" {
+			continue
+		}
+		j := i + 1
+		for j < len(lines) && j <= i+2 && cls[j] == clsEmpty {
+			j++
+		}
+		if j < len(lines) && cls[j] == clsQuote {
+			cls[i] = clsMarker
+		}
+	}
 	// Wrapped attributions: start at an unquoted line that could open one
 	// (an opener word, an address, a leading date, a dangling "<") and
 	// join up to 5 following short lines.
