@@ -66,6 +66,8 @@ func TestIsAutomatic(t *testing.T) {
 		{"a forwarded bounce is a person", "ana@example.org",
 			hdr{"From": {"ana@example.org"}, "Subject": {"Fwd: Returned mail: see transcript for details"}}, false},
 		{"a spam-tagged bounce", "x@example.org", hdr{"Subject": {"[SPAM] Undeliverable: hello"}}, true},
+		{"a reason quoting a hostile header stays on one line", "x@example.org",
+			hdr{"Auto-Submitted": {"auto-replied\r\nFAKE LOG LINE"}}, true},
 		{"a non-canonical header key still counts", "ana@example.org", hdr{"auto-submitted": {"auto-generated"}}, true},
 	} {
 		auto, reason := IsAutomatic(c.env, c.h, ours)
@@ -74,6 +76,9 @@ func TestIsAutomatic(t *testing.T) {
 		}
 		if auto && reason == "" {
 			t.Errorf("%s: automatic without a reason", c.story)
+		}
+		if strings.ContainsAny(reason, "\r\n") {
+			t.Errorf("%s: reason %q spans lines", c.story, reason)
 		}
 	}
 }
