@@ -386,6 +386,26 @@ func (a *action) customerReply() error {
 		return err
 	}
 	kind := mailer.KindAgentReply
+	if !in.auto && a.tk.Status != lifecycle.Cerrado && lifecycle.IsSolvedReply(in.cut.New) {
+		// "resuelto": the customer closes the ticket and is thanked.
+		if err := a.setStatus(lifecycle.Cerrado, actorOf(from)); err != nil {
+			return err
+		}
+		if err := a.event("closed", actorOf(from), "the customer replied that it is solved"); err != nil {
+			return err
+		}
+		if err := a.tx.SaveTicket(a.tk); err != nil {
+			return err
+		}
+		p, err := a.threadParams(in.p.MessageID)
+		if err != nil {
+			return err
+		}
+		if err := a.enqueue(mailer.KindSolvedThanks, a.tk.RequesterAddr, 0, p); err != nil {
+			return err
+		}
+		return a.notifyAgents(kind, m.ID, "")
+	}
 	if !in.auto {
 		next, reopened := lifecycle.AfterCustomerReply(a.tk.Status)
 		if next != a.tk.Status {
@@ -451,21 +471,42 @@ func (a *action) unverified(why string) error {
 	return a.notifyAgents(mailer.KindAgentUnverified, m.ID, "")
 }
 
-// agentMail handles a genuine agent reply (or note).
+// agentMail handles a genuine agent reply (or note). Command lines at the
+// top of the new text act on the ticket and are never relayed; a bad one
+// stops the whole mail (see commands.go).
 func (a *action) agentMail(note bool) error {
 	in := a.in
 	agent := in.from()
-	if note || in.auto {
+	var plan commandPlan
+	if !in.auto {
+		plan = a.readCommands()
+		if plan.bad != "" {
+			return a.commandError(plan)
+		}
+		if len(plan.cmds) > 0 {
+			text := plan.rest
+			if text == "" && !plan.note {
+				// A mail of commands only: keep the commands as its record.
+				text = strings.TrimSpace(in.cut.New)
+			}
+			a.withNewText(text)
+			in = a.in
+		}
+	}
+	if note || plan.note || in.auto {
 		// An agent's out-of-office must never reach the customer.
 		m, err := a.storeMessage(store.AuthorAgent, true, false)
 		if err != nil {
 			return err
 		}
 		a.tk.UpdatedAt = in.now
-		if err := a.tx.SaveTicket(a.tk); err != nil {
+		if err := a.event("note", agent, autoDetail(in)); err != nil {
 			return err
 		}
-		if err := a.event("note", agent, autoDetail(in)); err != nil {
+		if err := a.runCommands(plan); err != nil {
+			return err
+		}
+		if err := a.tx.SaveTicket(a.tk); err != nil {
 			return err
 		}
 		if in.auto {
@@ -473,25 +514,41 @@ func (a *action) agentMail(note bool) error {
 		}
 		return a.notifyAll(mailer.KindNote, m.ID, agent)
 	}
+	if plan.rest == "" && len(plan.cmds) > 0 {
+		// Commands only: nothing for the customer, the status as the
+		// commands leave it.
+		if _, err := a.storeMessage(store.AuthorAgent, true, false); err != nil {
+			return err
+		}
+		if err := a.runCommands(plan); err != nil {
+			return err
+		}
+		return a.tx.SaveTicket(a.tk)
+	}
 	m, err := a.storeMessage(store.AuthorAgent, false, false)
 	if err != nil {
 		return err
 	}
-	if a.tk.Assignee == "" {
+	if a.tk.Assignee == "" && !plan.has("assign", "take", "release") {
 		a.tk.Assignee = agent
 		if err := a.event("assigned", agent, agent); err != nil {
 			return err
 		}
 	}
 	// A new answer always starts a new pending period, even on a ticket
-	// that was pending already.
-	if err := a.setStatus(lifecycle.AfterAgentReply(a.tk.Status), agent); err != nil {
+	// that was pending already; an answer with #cerrar closes instead.
+	if !plan.has("close") {
+		if err := a.setStatus(lifecycle.AfterAgentReply(a.tk.Status), agent); err != nil {
+			return err
+		}
+	}
+	if err := a.event("message_out", agent, "to "+a.tk.RequesterAddr); err != nil {
+		return err
+	}
+	if err := a.runCommands(plan); err != nil {
 		return err
 	}
 	if err := a.tx.SaveTicket(a.tk); err != nil {
-		return err
-	}
-	if err := a.event("message_out", agent, "to "+a.tk.RequesterAddr); err != nil {
 		return err
 	}
 	p, err := a.threadParams("")

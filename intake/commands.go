@@ -1,0 +1,331 @@
+package intake
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/ticketd/ticketd/lifecycle"
+	"github.com/ticketd/ticketd/mailer"
+	"github.com/ticketd/ticketd/store"
+)
+
+// Agent commands: lines starting with '#' at the top of a genuine agent
+// reply's new text (never its quoted part). Spanish and English words are
+// accepted alike; verbs are the canonical (English) names.
+var commandVerbs = map[string]string{
+	"cerrar": "close", "close": "close",
+	"nota": "note", "note": "note",
+	"asignar": "assign", "assign": "assign",
+	"tomar": "take", "take": "take",
+	"devolver": "release", "release": "release",
+	"prioridad": "priority", "priority": "priority",
+	"etiqueta": "tag", "tag": "tag",
+	"-etiqueta": "untag", "untag": "untag", "-tag": "untag",
+}
+
+// priorities maps both languages' words to the stored (Spanish) key.
+var priorities = map[string]string{
+	"baja": "baja", "low": "baja",
+	"media": "media", "normal": "media", "medium": "media",
+	"alta": "alta", "high": "alta",
+	"urgente": "urgente", "urgent": "urgente",
+}
+
+// agentCommand is one parsed command line.
+type agentCommand struct {
+	line string // as written, for the history and error mails
+	verb string // close, note, assign, take, release, priority, tag, untag
+	args []string
+}
+
+// commandPlan is what an agent's mail asks for.
+type commandPlan struct {
+	cmds []agentCommand
+	rest string // the text after the commands: the answer or the note
+	note bool   // #nota: the whole mail is an internal note
+	// bad is the first line that cannot be run, with why (a reason key).
+	bad, reason, reasonArg string
+}
+
+func (p *commandPlan) has(verbs ...string) bool {
+	for _, c := range p.cmds {
+		for _, v := range verbs {
+			if c.verb == v {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isCommandLine tells a command ("#cerrar", "#-etiqueta x") from ordinary
+// text that happens to start with '#' ("#1234 is fixed").
+func isCommandLine(line string) bool {
+	rest, ok := strings.CutPrefix(line, "#")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimPrefix(rest, "-")
+	for _, r := range rest {
+		return unicode.IsLetter(r)
+	}
+	return false
+}
+
+// parseCommands reads the command lines at the top of text (blank lines
+// between them allowed) and returns them with the text that follows. The
+// first line that is not a command ends the commands: a '#' further down
+// is part of the answer.
+func parseCommands(text string) commandPlan {
+	var p commandPlan
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	i := 0
+	for ; i < len(lines); i++ {
+		line := strings.TrimSpace(lines[i])
+		if line == "" {
+			continue
+		}
+		if !isCommandLine(line) {
+			break
+		}
+		f := strings.Fields(line)
+		word := strings.ToLower(strings.TrimPrefix(f[0], "#"))
+		c := agentCommand{line: line, verb: commandVerbs[word], args: f[1:]}
+		if p.bad == "" {
+			p.bad, p.reason, p.reasonArg = checkCommand(&c)
+		}
+		if c.verb == "note" {
+			p.note = true
+		}
+		p.cmds = append(p.cmds, c)
+	}
+	p.rest = strings.TrimSpace(strings.Join(lines[i:], "\n"))
+	return p
+}
+
+// checkCommand validates what can be checked without the ticket.
+func checkCommand(c *agentCommand) (bad, reason, arg string) {
+	switch c.verb {
+	case "":
+		return c.line, "unknown", ""
+	case "close", "note", "take", "release":
+		if len(c.args) > 0 {
+			return c.line, "no_arg", ""
+		}
+	case "assign":
+		if len(c.args) != 1 {
+			return c.line, "need_agent", ""
+		}
+		c.args[0] = strings.ToLower(strings.Trim(strings.TrimPrefix(c.args[0], "mailto:"), "<>,;"))
+	case "priority":
+		if len(c.args) != 1 {
+			return c.line, "bad_priority", ""
+		}
+		key, ok := priorities[strings.ToLower(strings.Trim(c.args[0], ".,;!"))]
+		if !ok {
+			return c.line, "bad_priority", ""
+		}
+		c.args[0] = key
+	case "tag", "untag":
+		var tags []string
+		for _, a := range c.args {
+			for _, t := range strings.FieldsFunc(strings.ToLower(a), func(r rune) bool { return r == ',' || r == ';' }) {
+				tags = append(tags, t)
+			}
+		}
+		if len(tags) == 0 {
+			return c.line, "need_tag", ""
+		}
+		c.args = tags
+	}
+	return "", "", ""
+}
+
+// commandReasons explain a failed command to the agent, in the mailbox's
+// language. %s is the argument at fault, where there is one.
+var commandReasons = map[string]map[string]string{
+	"es": {
+		"unknown":      "no es un comando conocido.",
+		"no_arg":       "este comando no lleva nada detrás.",
+		"need_agent":   "indique la dirección de un agente, por ejemplo «#asignar ana@example.com».",
+		"not_agent":    "%s no es agente de este buzón.",
+		"bad_priority": "prioridad desconocida; use baja, media, alta o urgente (low, normal, high, urgent).",
+		"need_tag":     "falta la etiqueta, por ejemplo «#etiqueta facturacion».",
+	},
+	"en": {
+		"unknown":      "this is not a known command.",
+		"no_arg":       "this command takes nothing after it.",
+		"need_agent":   "give one agent's address, for example \"#assign ana@example.com\".",
+		"not_agent":    "%s is not an agent of this mailbox.",
+		"bad_priority": "unknown priority; use low, normal, high or urgent (baja, media, alta, urgente).",
+		"need_tag":     "the tag is missing, for example \"#tag billing\".",
+	},
+	"fr": {
+		"unknown":      "cette commande n'existe pas.",
+		"no_arg":       "cette commande ne prend rien après elle.",
+		"need_agent":   "indiquez l'adresse d'un agent, par exemple « #assign ana@example.com ».",
+		"not_agent":    "%s n'est pas agent de cette boîte.",
+		"bad_priority": "priorité inconnue ; utilisez low, normal, high ou urgent (baja, media, alta, urgente).",
+		"need_tag":     "il manque l'étiquette, par exemple « #tag facturation ».",
+	},
+	"pt": {
+		"unknown":      "este comando não existe.",
+		"no_arg":       "este comando não leva nada a seguir.",
+		"need_agent":   "indique o endereço de um agente, por exemplo «#assign ana@example.com».",
+		"not_agent":    "%s não é agente desta caixa de correio.",
+		"bad_priority": "prioridade desconhecida; use low, normal, high ou urgent (baja, media, alta, urgente).",
+		"need_tag":     "falta a etiqueta, por exemplo «#tag faturacao».",
+	},
+	"it": {
+		"unknown":      "questo comando non esiste.",
+		"no_arg":       "questo comando non vuole niente dopo.",
+		"need_agent":   "indica l'indirizzo di un agente, per esempio «#assign ana@example.com».",
+		"not_agent":    "%s non è un agente di questa casella.",
+		"bad_priority": "priorità sconosciuta; usa low, normal, high o urgent (baja, media, alta, urgente).",
+		"need_tag":     "manca l'etichetta, per esempio «#tag fatturazione».",
+	},
+}
+
+func commandReason(lang, key, arg string) string {
+	m, ok := commandReasons[lang]
+	if !ok {
+		m = commandReasons["en"]
+	}
+	if strings.Contains(m[key], "%s") {
+		return fmt.Sprintf(m[key], arg)
+	}
+	return m[key]
+}
+
+// readCommands parses the agent's new text and checks what needs the
+// mailbox (assignees). Commands come only from the new text: quoted text
+// and signatures were cut before.
+func (a *action) readCommands() commandPlan {
+	p := parseCommands(a.in.cut.New)
+	if p.bad != "" {
+		return p
+	}
+	for _, c := range p.cmds {
+		if c.verb == "assign" && !mailboxHasAgent(a.mb, c.args[0]) {
+			p.bad, p.reason, p.reasonArg = c.line, "not_agent", c.args[0]
+			return p
+		}
+	}
+	return p
+}
+
+// withNewText makes the stored message's new text t (the answer without
+// its command lines). The incoming mail is shared between the mailboxes it
+// was sent to, so it is copied, not changed.
+func (a *action) withNewText(t string) {
+	cp := *a.in
+	cp.cut.New = t
+	a.in = &cp
+}
+
+// commandError keeps the mail for the record, changes nothing on the ticket,
+// relays nothing, and tells the agent which line failed and why.
+func (a *action) commandError(p commandPlan) error {
+	agent := a.in.from()
+	reason := commandReason(a.lang(), p.reason, p.reasonArg)
+	if _, err := a.storeMessage(store.AuthorAgent, true, false); err != nil {
+		return err
+	}
+	if err := a.event("message_in", agent, fmt.Sprintf("not relayed: command %q failed: %s", p.bad, reason)); err != nil {
+		return err
+	}
+	tp, err := a.threadParams(a.in.p.MessageID)
+	if err != nil {
+		return err
+	}
+	tp.BadLine, tp.Reason, tp.Actor = p.bad, reason, agent
+	return a.enqueue(mailer.KindCommandError, agent, 0, tp)
+}
+
+// runCommands applies checked commands in order, recording each in the
+// history. The caller saves the ticket.
+func (a *action) runCommands(p commandPlan) error {
+	agent := a.in.from()
+	for _, c := range p.cmds {
+		switch c.verb {
+		case "close":
+			if a.tk.Status == lifecycle.Cerrado {
+				continue
+			}
+			if err := a.setStatus(lifecycle.Cerrado, agent); err != nil {
+				return err
+			}
+			if err := a.event("closed", agent, c.line); err != nil {
+				return err
+			}
+		case "assign", "take":
+			to := agent
+			if c.verb == "assign" {
+				to = c.args[0]
+			}
+			if err := a.assign(to, agent); err != nil {
+				return err
+			}
+		case "release":
+			if a.tk.Assignee == "" {
+				continue
+			}
+			a.tk.Assignee = ""
+			if err := a.event("assigned", agent, "unassigned"); err != nil {
+				return err
+			}
+		case "priority":
+			prev := a.tk.Priority
+			if prev == "" {
+				prev = "media"
+			}
+			a.tk.Priority = c.args[0]
+			if err := a.event("priority", agent, prev+" -> "+c.args[0]); err != nil {
+				return err
+			}
+		case "tag", "untag":
+			for _, tag := range c.args {
+				var err error
+				if c.verb == "tag" {
+					_, err = a.tx.AddTag(a.tk.Number, tag)
+				} else {
+					_, err = a.tx.RemoveTag(a.tk.Number, tag)
+				}
+				if err != nil {
+					return err
+				}
+				if err := a.event(c.verb, agent, tag); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	a.tk.UpdatedAt = a.in.now
+	return nil
+}
+
+// assign makes to the assignee and, when someone else did it, tells them
+// with the customer's latest message.
+func (a *action) assign(to, by string) error {
+	if strings.EqualFold(a.tk.Assignee, to) {
+		return nil
+	}
+	a.tk.Assignee = to
+	if err := a.event("assigned", by, to); err != nil {
+		return err
+	}
+	if strings.EqualFold(to, by) {
+		return nil
+	}
+	last, err := a.tx.LastCustomerMessage(a.tk.Number)
+	if err != nil {
+		return err
+	}
+	p, err := a.threadParams("")
+	if err != nil {
+		return err
+	}
+	p.Actor = by
+	return a.enqueue(mailer.KindAssigned, to, last, p)
+}

@@ -1,0 +1,257 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ticketd/ticketd/config"
+	"github.com/ticketd/ticketd/mailer"
+	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/threading"
+)
+
+// Scheduler reminds customers of pending tickets and closes the tickets they
+// abandoned. A pass is stateless: everything it needs is in the database, so
+// a daemon that was down simply finds more work due, and `ticketd sweep` may
+// run beside `ticketd serve` (every change is re-checked inside the
+// transaction that makes it, so no ticket is reminded or closed twice).
+type Scheduler struct {
+	Store  *store.Store
+	Config func() *config.Config
+	// Now is the moment a pass acts as of: its decisions and events.
+	Now func() time.Time
+	// MailNow is when the mails it queues are due (sweep --now plans in the
+	// past or future, but mails go out at once). Now when nil.
+	MailNow func() time.Time
+	Log     *slog.Logger
+}
+
+// Action is one thing a pass did (or, planned, would do).
+type Action struct {
+	Ticket  int64
+	Mailbox string
+	Kind    Due       // Remind or Close
+	CloseAt time.Time // for reminders: the close date the customer is told
+}
+
+func (a Action) String() string { return fmt.Sprintf("#%d %s", a.Ticket, a.Kind) }
+
+// batch bounds how many tickets share one transaction.
+const batch = 200
+
+// Plan returns what a pass at s.Now() would do, changing nothing.
+func (s *Scheduler) Plan(ctx context.Context) ([]Action, error) {
+	now := s.Now().UTC()
+	var out []Action
+	err := s.Store.View(ctx, func(tx *store.Tx) error {
+		cfg := s.Config()
+		cands, err := s.due(tx, cfg, now)
+		if err != nil {
+			return err
+		}
+		// The queries find candidates; the rule decides (as Pass will).
+		for _, a := range cands {
+			mb := cfg.Mailbox(a.Mailbox)
+			tk, err := tx.TicketByNumber(a.Ticket)
+			if err != nil {
+				return err
+			}
+			cd, rd := mb.CloseDays(cfg), max(mb.ReminderDays(cfg), 0)
+			if DueAt(Pending{tk.Status, tk.PendingSince, tk.ReminderSentAt}, now, cd, rd) != a.Kind {
+				continue
+			}
+			if a.Kind == Remind {
+				a.CloseAt = CloseAt(tk.PendingSince, now, cd, rd)
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// due finds every ticket owed something at now: closes first, so that a
+// ticket reminded in a pass is never closed in the same pass.
+func (s *Scheduler) due(tx *store.Tx, cfg *config.Config, now time.Time) ([]Action, error) {
+	var out []Action
+	for i := range cfg.Mailboxes {
+		mb := &cfg.Mailboxes[i]
+		cd, rd := mb.CloseDays(cfg), max(mb.ReminderDays(cfg), 0)
+		if cd <= 0 {
+			continue
+		}
+		closes, err := tx.DueCloses(mb.Address, now.Add(-days(rd)), now.Add(-days(cd)))
+		if err != nil {
+			return nil, err
+		}
+		reminders, err := tx.DueReminders(mb.Address, now.Add(-days(cd-rd)))
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range closes {
+			out = append(out, Action{Ticket: n, Mailbox: mb.Address, Kind: Close})
+		}
+		for _, n := range reminders {
+			out = append(out, Action{Ticket: n, Mailbox: mb.Address, Kind: Remind})
+		}
+	}
+	return out, nil
+}
+
+// Pass reminds and closes whatever is due at s.Now(). Each ticket's change
+// commits together with its history and its outbox row. It returns what it
+// did; the caller wakes the outbox worker.
+func (s *Scheduler) Pass(ctx context.Context) ([]Action, error) {
+	now := s.Now().UTC()
+	mailNow := now
+	if s.MailNow != nil {
+		mailNow = s.MailNow().UTC()
+	}
+	planned, err := s.Plan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: plan: %w", err)
+	}
+	var done []Action
+	for start := 0; start < len(planned); start += batch {
+		chunk := planned[start:min(start+batch, len(planned))]
+		var did []Action
+		err := s.Store.Update(ctx, func(tx *store.Tx) error {
+			did = did[:0]
+			cfg := s.Config()
+			for _, a := range chunk {
+				ok, err := s.apply(tx, cfg, &a, now, mailNow)
+				if err != nil {
+					return fmt.Errorf("ticket %d: %w", a.Ticket, err)
+				}
+				if ok {
+					did = append(did, a)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return done, fmt.Errorf("lifecycle: pass: %w", err)
+		}
+		done = append(done, did...)
+	}
+	for _, a := range done {
+		s.log().Info("scheduler", "ticket", a.Ticket, "action", a.Kind.String())
+	}
+	return done, nil
+}
+
+// apply re-reads the ticket and, if the action is still due (another
+// process or a reply may have come first), carries it out.
+func (s *Scheduler) apply(tx *store.Tx, cfg *config.Config, a *Action, now, mailNow time.Time) (bool, error) {
+	mb := cfg.Mailbox(a.Mailbox)
+	if mb == nil {
+		return false, nil
+	}
+	tk, err := tx.TicketByNumber(a.Ticket)
+	if err != nil {
+		return false, err
+	}
+	cd, rd := mb.CloseDays(cfg), max(mb.ReminderDays(cfg), 0)
+	if DueAt(Pending{tk.Status, tk.PendingSince, tk.ReminderSentAt}, now, cd, rd) != a.Kind {
+		return false, nil
+	}
+	lang := mb.Language
+	if lang == "" {
+		lang = cfg.Server.Language
+	}
+	root, last, err := tx.ThreadIDs(tk.Number)
+	if err != nil {
+		return false, err
+	}
+	p := mailer.Params{Lang: lang, InReplyTo: last, Actor: "system"}
+	if root != "" {
+		p.References = append(p.References, root)
+	}
+	if last != "" && last != root {
+		p.References = append(p.References, last)
+	}
+	var kind string
+	switch a.Kind {
+	case Remind:
+		a.CloseAt = CloseAt(tk.PendingSince, now, cd, rd)
+		tk.ReminderSentAt = now
+		kind = mailer.KindReminder
+		p.CloseAt = a.CloseAt.Format(time.RFC3339)
+		if err := tx.AddEvent(&store.Event{Ticket: tk.Number, Type: "reminder", Actor: "system", At: now,
+			Detail: "to " + tk.RequesterAddr + "; closes " + a.CloseAt.Format(time.RFC3339) + " unless they reply"}); err != nil {
+			return false, err
+		}
+	case Close:
+		detail := fmt.Sprintf("no reply since %s (pending %d days, reminded %s)",
+			tk.PendingSince.Format(time.RFC3339), cd, tk.ReminderSentAt.Format(time.RFC3339))
+		prev := tk.Status
+		tk.Status = Cerrado
+		tk.PendingSince, tk.ReminderSentAt, tk.ClosedAt = time.Time{}, time.Time{}, now
+		kind = mailer.KindClosed
+		if err := tx.AddEvent(&store.Event{Ticket: tk.Number, Type: "status", Actor: "system", At: now, Detail: prev + " -> " + Cerrado}); err != nil {
+			return false, err
+		}
+		if err := tx.AddEvent(&store.Event{Ticket: tk.Number, Type: "closed", Actor: "system", At: now, Detail: detail}); err != nil {
+			return false, err
+		}
+	default:
+		return false, nil
+	}
+	tk.UpdatedAt = now
+	if err := tx.SaveTicket(tk); err != nil {
+		return false, err
+	}
+	if tk.RequesterAddr == "" || isOurs(cfg, tk.RequesterAddr) {
+		return true, nil
+	}
+	return true, tx.Enqueue(&store.Outgoing{
+		Ticket:    tk.Number,
+		Kind:      kind,
+		Rcpt:      tk.RequesterAddr,
+		MessageID: threading.NewMessageID(tk.Token, cfg.Server.Hostname),
+		Params:    p.Encode(),
+		CreatedAt: mailNow,
+		NextAt:    mailNow,
+	})
+}
+
+func isOurs(cfg *config.Config, addr string) bool {
+	_, ours := threading.ParseRecipient(addr, cfg.MailboxAddresses())
+	return ours || strings.EqualFold(addr, "mailer-daemon")
+}
+
+// Run makes a pass every interval() until ctx ends, and wakes the outbox
+// worker when a pass queued mail. A failed pass (a locked database, say) is
+// logged and tried again at the next interval.
+func (s *Scheduler) Run(ctx context.Context, interval func() time.Duration, wake func()) error {
+	for {
+		done, err := s.Pass(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log().Error("scheduler pass failed", "err", err)
+		}
+		if len(done) > 0 && wake != nil {
+			wake()
+		}
+		d := interval()
+		if d <= 0 {
+			d = time.Minute
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Scheduler) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
