@@ -51,7 +51,7 @@ CREATE TABLE messages (
 	created_at   INTEGER NOT NULL
 );
 CREATE INDEX messages_ticket ON messages(ticket, id);
-CREATE INDEX messages_msgid ON messages(message_id) WHERE message_id <> '';
+CREATE INDEX messages_msgid ON messages(message_id);
 
 -- Attachment metadata; the bytes stay in the raw message and are re-read from it.
 CREATE TABLE attachments (
