@@ -1,0 +1,182 @@
+package smtpd_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/ticketd/ticketd/daemon/daemontest"
+	"github.com/ticketd/ticketd/intake"
+	"github.com/ticketd/ticketd/smtpd"
+	"github.com/ticketd/ticketd/store"
+)
+
+func TestLMTPOnUnixSocketAndTCP(t *testing.T) {
+	for _, kind := range []string{"unix", "tcp"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			listen := "127.0.0.1:0"
+			if kind == "unix" {
+				listen = "unix:" + filepath.Join(dir, "lmtp.sock")
+			}
+			cfg := strings.Replace(daemontest.BaseConfig(dir), `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = \"127.0.0.1:0\"\nlmtp_listen = %q", listen), 1)
+			e := daemontest.Start(t, cfg)
+			conn, err := net.Dial(e.D.LMTPAddr.Network(), e.D.LMTPAddr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := smtp.NewClientLMTP(conn)
+			defer c.Close()
+			if err := c.Hello("mx.example.com"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Mail("carla@cliente.example", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Rcpt("soporte@example.com", nil); err != nil {
+				t.Fatal(err)
+			}
+			var se *smtp.SMTPError
+			if err := c.Rcpt("nadie@example.com", nil); !errors.As(err, &se) || se.Code != 550 {
+				t.Fatalf("unknown LMTP recipient: %v", err)
+			}
+			w, err := c.Data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(w, "From: carla@cliente.example\r\nTo: soporte@example.com\r\nSubject: Por LMTP\r\n\r\nHola.\r\n")
+			statuses, err := w.CloseWithLMTPResponse()
+			if err != nil {
+				t.Fatalf("LMTP DATA: %v", err)
+			}
+			if r := statuses["soporte@example.com"]; r == nil {
+				t.Fatalf("no per-recipient status: %v", statuses)
+			}
+			var tk *store.Ticket
+			e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+				tk, err = tx.TicketByNumber(1)
+				return err
+			})
+			if err != nil || tk.Subject != "Por LMTP" {
+				t.Fatalf("ticket from LMTP: %+v %v", tk, err)
+			}
+		})
+	}
+}
+
+// A relay keeps idle connections open; shutdown must close them, while a
+// transaction in flight finishes and is acknowledged.
+func TestShutdownFinishesInFlightAndClosesIdle(t *testing.T) {
+	e := daemontest.Start(t, "")
+	addr := e.D.SMTPAddr.String()
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	br := bufio.NewReader(idle)
+	br.ReadString('\n') // greeting
+	fmt.Fprintf(idle, "EHLO relay.example\r\n")
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(l, "250 ") {
+			break
+		}
+	}
+
+	busy, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busy.Hello("relay.example")
+	busy.Mail("carla@cliente.example", nil)
+	busy.Rcpt("soporte@example.com", nil)
+	w, err := busy.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "From: carla@cliente.example\r\nTo: soporte@example.com\r\nSubject: En vuelo\r\n\r\n")
+
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		done <- e.D.SMTP.Shutdown(ctx)
+	}()
+
+	// The idle connection is closed by the server.
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadString('\n'); err == nil {
+		// A 421 line is also fine; then the close must follow.
+		if _, err := br.ReadString('\n'); err == nil {
+			t.Fatalf("idle connection still open during shutdown")
+		}
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("idle connection not closed within 5 s")
+	}
+
+	// The transaction in flight completes and is acknowledged.
+	io.WriteString(w, "Este mensaje estaba en vuelo.\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatalf("in-flight mail not acknowledged: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+	var tk *store.Ticket
+	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+		tk, err = tx.TicketByNumber(1)
+		return err
+	})
+	if err != nil || tk.Subject != "En vuelo" {
+		t.Fatalf("in-flight mail not stored: %v", err)
+	}
+	// New connections are no longer served.
+	if c, err := smtp.Dial(addr); err == nil {
+		c.Close()
+		t.Fatalf("still accepting after shutdown")
+	}
+}
+
+type failingDesk struct{}
+
+func (failingDesk) CheckRecipient(string) error { return nil }
+func (failingDesk) Deliver(context.Context, intake.Envelope, []byte) (intake.Result, error) {
+	return intake.Result{}, errors.New("store: commit: disk I/O error at /var/lib/secret")
+}
+
+func TestInternalFailureAnswers451WithoutDetails(t *testing.T) {
+	srv := smtpd.New(failingDesk{}, smtpd.Options{Hostname: "tickets.example.com", MaxMessageBytes: 1 << 20})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l, false)
+	defer srv.Shutdown(context.Background())
+	err = daemontest.SendSMTP(l.Addr().String(), "a@b.example", []string{"soporte@example.com"}, "From: a@b.example\r\nSubject: x\r\n\r\nx\r\n")
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 || se.EnhancedCode != (smtp.EnhancedCode{4, 3, 0}) {
+		t.Fatalf("want 451 4.3.0, got %v", err)
+	}
+	if strings.Contains(se.Message, "disk") || strings.Contains(se.Message, "/var") {
+		t.Fatalf("internal error leaked to the client: %q", se.Message)
+	}
+}
