@@ -51,3 +51,26 @@ func TestLogPath(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkify(t *testing.T) {
+	for in, want := range map[string][]segment{
+		"sin enlaces":                 {{Text: "sin enlaces"}},
+		"vea https://a.example/x.":    {{Text: "vea "}, {Text: "https://a.example/x", URL: "https://a.example/x"}, {Text: "."}},
+		"(http://a.example/b_(c)), y": {{Text: "("}, {Text: "http://a.example/b_(c)", URL: "http://a.example/b_(c)"}, {Text: "), y"}},
+		"javascript:alert(1)":         {{Text: "javascript:alert(1)"}},
+		`https://a.example/"><b>`:     {{Text: "https://a.example/", URL: "https://a.example/"}, {Text: `"><b>`}},
+		"https://:80 y ftp://x":       {{Text: "https://:80 y ftp://x"}},
+	} {
+		got := linkify(in)
+		if len(got) != len(want) {
+			t.Errorf("linkify(%q) = %+v, want %+v", in, got, want)
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("linkify(%q) = %+v, want %+v", in, got, want)
+				break
+			}
+		}
+	}
+}

@@ -66,7 +66,7 @@ func New(st *store.Store, cfg func() *config.Config, log *slog.Logger, now func(
 	}
 	sum := sha256.Sum256(css)
 	h := &Handler{st: st, cfg: cfg, log: log, now: now, cssName: "ticketd-" + hex.EncodeToString(sum[:6]) + ".css"}
-	h.tpl = template.Must(template.New("").Funcs(template.FuncMap{"initial": initial}).ParseFS(templateFS, "templates/*.html"))
+	h.tpl = template.Must(template.New("").Funcs(template.FuncMap{"initial": initial, "linkify": linkify}).ParseFS(templateFS, "templates/*.html"))
 	return h
 }
 

@@ -117,6 +117,7 @@ type ticket struct {
 	Status  string
 	Created time.Time
 	Pending time.Time
+	Remind  time.Time
 	Msgs    []msg
 }
 
@@ -178,7 +179,7 @@ func (e *env) add(tk ticket) (token string, files []int64) {
 	token = threading.NewToken()
 	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
 		t := &store.Ticket{Token: token, Mailbox: tk.Mailbox, RequesterAddr: "carla@example.org", RequesterName: "Carla Ruiz",
-			Subject: tk.Subject, Status: tk.Status, CreatedAt: tk.Created, UpdatedAt: tk.Created, PendingSince: tk.Pending}
+			Subject: tk.Subject, Status: tk.Status, CreatedAt: tk.Created, UpdatedAt: tk.Created, PendingSince: tk.Pending, ReminderSentAt: tk.Remind}
 		if err := tx.CreateTicket(t); err != nil {
 			return err
 		}
@@ -355,7 +356,7 @@ func TestXSSPayloadsAreInert(t *testing.T) {
 	payload := `"><script>alert(1)</script><img src=x onerror=alert(2)>`
 	tok, files := e.add(ticket{Subject: "Asunto " + payload, Msgs: []msg{
 		{Author: store.AuthorCustomer, FromAddr: "x@example.org", FromName: `<b onmouseover=alert(3)>Eve</b>`,
-			Text:  "cuerpo " + payload + "\n<svg onload=alert(4)>\njavascript:alert(5)",
+			Text:  "cuerpo " + payload + "\n<svg onload=alert(4)>\njavascript:alert(5)\nhttps://x.example/\"onmouseover=\"alert(9)\nhttps://ok.example/a?b=1&c=<i>",
 			Files: []file{{Name: `"><svg onload=alert(6)>.png`, Type: "image/png", Data: []byte("png")}}},
 		{Author: store.AuthorCustomer, FromAddr: "x@example.org", HTML: true,
 			Text: `<p>Hola <b>en negrita</b></p><script>alert(7)</script><a href="javascript:alert(8)">enlace</a>`},
@@ -366,7 +367,14 @@ func TestXSSPayloadsAreInert(t *testing.T) {
 		t.Log(body)
 	}
 	mustContain(t, body, "Asunto &#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;b onmouseover=alert(3)&gt;Eve&lt;/b&gt;",
-		"&lt;svg onload=alert(4)&gt;", "&#34;&gt;&lt;svg onload=alert(6)&gt;.png", "en negrita")
+		"&lt;svg onload=alert(4)&gt;", "&#34;&gt;&lt;svg onload=alert(6)&gt;.png", "en negrita",
+		`<a href="https://x.example/" rel="nofollow noopener noreferrer">https://x.example/</a>&#34;onmouseover=&#34;alert(9)`,
+		`<a href="https://ok.example/a?b=1&amp;c=" rel="nofollow noopener noreferrer">https://ok.example/a?b=1&amp;c=</a>&lt;i&gt;`)
+	for _, m := range regexp.MustCompile(`<a href="([^"]*)"`).FindAllStringSubmatch(body, -1) {
+		if !strings.HasPrefix(m[1], "https://") && !strings.HasPrefix(m[1], "/t/") {
+			t.Errorf("link to %q", m[1])
+		}
+	}
 	// An HTML-only mail is shown as its text, not as markup.
 	mustNotContain(t, body, "<b>en negrita", "&lt;b&gt;en negrita", "&lt;p&gt;Hola")
 
@@ -443,6 +451,16 @@ func TestDatesAreInTheServerTimeZone(t *testing.T) {
 	// UTC is 3 Dec 23:30 UTC, the 4th in Madrid.
 	pend, _ := e.add(ticket{Subject: "S", Status: store.StatusPendiente, Pending: time.Date(2026, 11, 3, 23, 30, 0, 0, time.UTC), Msgs: []msg{customer("x")}})
 	mustContain(t, e.page(pend), "se cerrará el 4 de diciembre de 2026.")
+}
+
+func TestLateReminderMovesTheCloseDate(t *testing.T) {
+	e := newEnv(t, "")
+	e.now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	// Planned for 3 Dec, but the reminder only went out on 30 Nov (the
+	// daemon was down): the customer still gets her 7 days.
+	tok, _ := e.add(ticket{Subject: "S", Status: store.StatusPendiente, Pending: time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC),
+		Remind: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), Msgs: []msg{customer("x")}})
+	mustContain(t, e.page(tok), "se cerrará el 7 de diciembre de 2026.")
 }
 
 func TestPendingCloseDateAlreadyPastIsNotPromised(t *testing.T) {
