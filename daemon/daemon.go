@@ -36,6 +36,9 @@ type Options struct {
 	// ManualOutbox leaves the outbox worker stopped: tests call
 	// Worker.RunOnce themselves, so what was sent is deterministic.
 	ManualOutbox bool
+	// BusyTimeout is how long a write waits for another process's lock
+	// (default 30 s).
+	BusyTimeout time.Duration
 }
 
 // Daemon is a running ticketd.
@@ -126,7 +129,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	st, err := store.Open(DBPath(cfg.Server.DataDir), store.Options{})
+	st, err := store.Open(DBPath(cfg.Server.DataDir), store.Options{BusyTimeout: opt.BusyTimeout})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,7 @@ type Server struct {
 	mu       sync.Mutex
 	servers  []*smtp.Server
 	sessions map[*session]struct{}
+	conns    map[net.Conn]struct{} // every open connection, greeted or not
 	draining atomic.Bool
 	inflight sync.WaitGroup
 }
@@ -55,7 +56,7 @@ func New(desk Deliverer, opt Options) *Server {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	return &Server{desk: desk, opt: opt, log: opt.Log, sessions: map[*session]struct{}{}}
+	return &Server{desk: desk, opt: opt, log: opt.Log, sessions: map[*session]struct{}{}, conns: map[net.Conn]struct{}{}}
 }
 
 // SetMaxMessageBytes changes the size limit for new sessions (SIGHUP).
@@ -87,7 +88,7 @@ func (s *Server) Serve(l net.Listener, lmtp bool) error {
 	}
 	s.servers = append(s.servers, srv)
 	s.mu.Unlock()
-	err := srv.Serve(l)
+	err := srv.Serve(trackingListener{l, s})
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -113,11 +114,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	// Idle sessions are closed now; busy ones close themselves after their
 	// reply is written (see session.Reset).
-	s.mu.Lock()
-	for ss := range s.sessions {
-		ss.closeIfIdle()
-	}
-	s.mu.Unlock()
+	s.closeIdle()
 	select {
 	case <-done:
 		return nil
@@ -254,13 +251,58 @@ func (ss *session) Logout() error {
 	return nil
 }
 
-func (ss *session) closeIfIdle() {
-	ss.mu.Lock()
-	idle := !ss.busy
-	ss.mu.Unlock()
-	if idle {
-		go ss.conn.Close()
+// closeIdle closes every connection without a transaction in progress,
+// including those that never said HELO.
+func (s *Server) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	busy := map[net.Conn]bool{}
+	for ss := range s.sessions {
+		ss.mu.Lock()
+		if ss.busy {
+			busy[ss.conn.Conn()] = true
+		}
+		ss.mu.Unlock()
 	}
+	for c := range s.conns {
+		if !busy[c] {
+			go c.Close()
+		}
+	}
+}
+
+// trackingListener records accepted connections so that shutdown can close
+// the idle ones.
+type trackingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.mu.Lock()
+	l.s.conns[tc] = struct{}{}
+	l.s.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // redact keeps a log line free of reply tokens: only the part before '+'.

@@ -42,9 +42,13 @@ func runInject(env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "ticketd inject: message larger than smtp.max_message_bytes (%d)\n", cfg.SMTP.MaxMessageBytes)
 		return exitDataErr
 	}
-	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard)})
+	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard), BusyTimeout: busyTimeout(env)})
+	if errors.Is(err, store.ErrBusy) {
+		fmt.Fprintln(env.stderr, "ticketd inject: database stayed locked; try again later")
+		return exitTempFail
+	}
 	if err != nil {
-		fmt.Fprintf(env.stderr, "ticketd inject: %v\n", err)
+		fmt.Fprintf(env.stderr, "ticketd inject: temporary failure: %v\n", err)
 		return exitTempFail
 	}
 	defer parts.Store.Close()
@@ -74,4 +78,15 @@ func runInject(env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "delivered; ticket %v\n", res.Tickets)
 	}
 	return exitOK
+}
+
+// busyTimeout is how long to wait for a lock held by another process:
+// TICKETD_BUSY_TIMEOUT (a Go duration) or 30 s.
+func busyTimeout(env *cmdEnv) time.Duration {
+	if v := env.getenv("TICKETD_BUSY_TIMEOUT"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return 30 * time.Second
 }
