@@ -1,11 +1,13 @@
 package lifecycle_test
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticketd/ticketd/daemon/daemontest"
 )
@@ -256,5 +258,41 @@ pending_close_days = 0
 	}
 	if tk := w.ticket(never); tk.Status != "pendiente" {
 		t.Errorf("auto-close off: status %s", tk.Status)
+	}
+}
+
+// The loop `serve` runs: a pass every interval on the daemon's clock, and
+// the outbox worker woken when it queued mail.
+func TestRunLoop(t *testing.T) {
+	w := newWorld(t, "")
+	n := w.open(carla, "Loop")
+	w.agent(n, ana, "Respuesta.")
+	w.flush()
+	w.at(23)
+	ctx, cancel := context.WithCancel(context.Background())
+	woken := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- w.sched.Run(ctx, func() time.Duration { return 5 * time.Millisecond }, func() {
+			select {
+			case woken <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	select {
+	case <-woken:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loop never woke the worker")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if tk := w.ticket(n); tk.ReminderSentAt.IsZero() {
+		t.Fatal("no reminder recorded")
+	}
+	if mails := to(w.flush(), carla); len(mails) != 1 {
+		t.Fatalf("reminders sent: %d", len(mails))
 	}
 }
