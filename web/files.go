@@ -79,7 +79,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, token, idTex
 		}
 		// A file of another ticket, or of a message the page does not
 		// show, does not exist here.
-		if m.Ticket != tk.Number || !Public(m) || m.RawID == 0 {
+		if m.Ticket != tk.Number || !public(m) || m.RawID == 0 {
 			return errNotFound
 		}
 		att = a

@@ -33,7 +33,7 @@ type labels struct {
 
 var allLabels = map[string]*labels{
 	"es": {
-		Request: "Solicitud", Status: "Estado", Opened: "Abierta", Updated: "Última actividad",
+		Request: "Solicitud", Status: "Estado", Opened: "Fecha de apertura", Updated: "Última actividad",
 		Conversation: "Conversación", You: "Usted", Team: "Equipo de soporte", Support: "Soporte",
 		ShowQuoted: "Mostrar el texto citado", Attachments: "Archivos adjuntos", NoText: "(sin texto)",
 		ReadOnly:     "Esta página solo muestra el estado de su solicitud. Para añadir algo, responda al último correo que le enviamos.",
@@ -55,7 +55,7 @@ var allLabels = map[string]*labels{
 		decimal:      ".", units: [4]string{"B", "KB", "MB", "GB"},
 	},
 	"fr": {
-		Request: "Demande", Status: "Statut", Opened: "Ouverte le", Updated: "Dernière mise à jour",
+		Request: "Demande", Status: "Statut", Opened: "Date d'ouverture", Updated: "Dernière mise à jour",
 		Conversation: "Échanges", You: "Vous", Team: "Équipe support", Support: "Support",
 		ShowQuoted: "Afficher le texte cité", Attachments: "Pièces jointes", NoText: "(sans texte)",
 		ReadOnly:     "Cette page indique seulement où en est votre demande. Pour ajouter quelque chose, répondez au dernier message que nous vous avons envoyé.",
@@ -66,7 +66,7 @@ var allLabels = map[string]*labels{
 		decimal:      ",", units: [4]string{"o", "Ko", "Mo", "Go"},
 	},
 	"pt": {
-		Request: "Solicitação", Status: "Status", Opened: "Aberta em", Updated: "Última atualização",
+		Request: "Solicitação", Status: "Status", Opened: "Data de abertura", Updated: "Última atualização",
 		Conversation: "Conversa", You: "Você", Team: "Equipe de suporte", Support: "Suporte",
 		ShowQuoted: "Mostrar o texto citado", Attachments: "Anexos", NoText: "(sem texto)",
 		ReadOnly:     "Esta página mostra apenas a situação da sua solicitação. Para acrescentar algo, responda ao último e-mail que enviamos.",
@@ -77,7 +77,7 @@ var allLabels = map[string]*labels{
 		decimal:      ",", units: [4]string{"B", "KB", "MB", "GB"},
 	},
 	"it": {
-		Request: "Richiesta", Status: "Stato", Opened: "Aperta il", Updated: "Ultimo aggiornamento",
+		Request: "Richiesta", Status: "Stato", Opened: "Data di apertura", Updated: "Ultimo aggiornamento",
 		Conversation: "Conversazione", You: "Lei", Team: "Team di assistenza", Support: "Assistenza",
 		ShowQuoted: "Mostra il testo citato", Attachments: "Allegati", NoText: "(nessun testo)",
 		ReadOnly:     "Questa pagina mostra solo lo stato della Sua richiesta. Per aggiungere qualcosa, risponda all'ultima e-mail che Le abbiamo inviato.",

@@ -50,10 +50,10 @@ type attachmentView struct {
 	URL  string
 }
 
-// Public reports whether the customer may see m on the page: their own and
+// public reports whether the customer may see m on the page: their own and
 // the agents' public mails, never notes, unverified or automatic mail, or
 // anything the system wrote.
-func Public(m *store.Message) bool {
+func public(m *store.Message) bool {
 	if m.Internal || m.Unverified || m.Automatic {
 		return false
 	}
@@ -126,7 +126,7 @@ func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.
 	}
 	base := basePath(cfg) + "/t/" + tk.Token + "/files/"
 	for _, m := range msgs {
-		if !Public(m) {
+		if !public(m) {
 			continue
 		}
 		v := messageView{At: date(m.CreatedAt)}

@@ -411,9 +411,9 @@ func TestStatusInEachLanguage(t *testing.T) {
 		mailbox, status string
 		want            []string
 	}{
-		{"soporte@example.com", "nuevo", []string{`lang="es"`, ">Nuevo<", "Hemos recibido su solicitud", "Solicitud #1", "Abierta"}},
+		{"soporte@example.com", "nuevo", []string{`lang="es"`, ">Nuevo<", "Hemos recibido su solicitud", "Solicitud #1", "Fecha de apertura"}},
 		{"help@example.com", "nuevo", []string{`lang="en"`, ">New<", "We have received your request", "Request #1", "Opened"}},
-		{"aide@example.com", "abierto", []string{`lang="fr"`, ">Ouvert<", "Nous avons bien reçu votre réponse", "Demande #1", "Ouverte le"}},
+		{"aide@example.com", "abierto", []string{`lang="fr"`, ">Ouvert<", "Nous avons bien reçu votre réponse", "Demande #1", "Date d&#39;ouverture"}},
 		{"ajuda@example.com", "cerrado", []string{`lang="pt"`, ">Fechado<", "Esta solicitação está encerrada", "Solicitação #1"}},
 		{"aiuto@example.com", "cerrado", []string{`lang="it"`, ">Chiuso<", "Questa richiesta è chiusa", "Richiesta #1"}},
 		{"soporte@example.com", "pendiente", []string{">Pendiente<", "esta solicitud se cerrará el 3 de diciembre de 2026."}},
