@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -154,6 +155,7 @@ func init() {
 
 func runCheckConfig(env *cmdEnv, args []string) int {
 	f := newFlags(env, "check-config")
+	connect := f.Bool("connect", false, "also log in to each [[imap]] server and open its folder")
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -163,5 +165,8 @@ func runCheckConfig(env *cmdEnv, args []string) int {
 		return exitConfig
 	}
 	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())
+	if *connect && !checkIMAP(context.Background(), env.stdout, cfg) {
+		return exitFailure
+	}
 	return exitOK
 }
