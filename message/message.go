@@ -59,12 +59,16 @@ var (
 	slow = enmime.NewParser()
 )
 
-// utf8Default reads a text part without a declared charset as UTF-8, what
+// utf8Default reads a text part without a declared charset (or declared
+// US-ASCII) as UTF-8, what
 // nearly every client sends today; charset detection mistakes short UTF-8
 // text for Latin-1. Bytes that are not UTF-8 send Parse to the slow path.
 func utf8Default(ctype string) (string, map[string]string, []string, error) {
 	mt, params, invalid, err := mediatype.Parse(ctype)
-	if err == nil && strings.HasPrefix(mt, "text/") && params["charset"] == "" {
+	// US-ASCII is a subset of UTF-8, and 8-bit text declared as ASCII is
+	// UTF-8 in practice.
+	cs := strings.ToLower(strings.Trim(params["charset"], `"' `))
+	if err == nil && strings.HasPrefix(mt, "text/") && (cs == "" || cs == "us-ascii" || cs == "ascii") {
 		if params == nil {
 			params = map[string]string{}
 		}
