@@ -615,3 +615,46 @@ func assertSMTPCode(t *testing.T, err error, code int, enhanced string) {
 		t.Fatalf("want %d %s, got %d %s %q", code, enhanced, se.Code, got, se.Message)
 	}
 }
+
+// A request that only lived below a misread quote line must not be lost:
+// the cut is flagged and the agents get the whole text.
+func TestUnsureCutGivesAgentsTheFullText(t *testing.T) {
+	e := daemontest.Start(t, "")
+	tk, _ := openTicket(t, e, "carla@cliente.example", "Pedido 44")
+	custAddr := "soporte+" + tk.Token + "@example.com"
+	e.MustSend("carla@cliente.example", []string{custAddr}, mail(
+		"From: carla@cliente.example", "To: "+custAddr, "Subject: Re: [#1] Pedido 44", "", "Hola,", "", "-- ",
+		"Quiero la devolución de la factura 44: me la cobraron dos veces, el 3 y el 5 de noviembre,",
+		"por un total de 240 euros. Por favor, devuelvan el cargo duplicado a la misma tarjeta.",
+		"Adjunto los dos justificantes del banco en el siguiente correo."))
+	msgs := messages(t, e, tk.Number)
+	last := msgs[len(msgs)-1]
+	if !last.CutFlagged {
+		t.Fatalf("cut not flagged: new text %q", last.NewText)
+	}
+	n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	if !strings.Contains(n.Text, "devolución de la factura 44") {
+		t.Fatalf("agents did not get the full text:\n%s", n.Text)
+	}
+}
+
+func TestNoHeaderInjectionThroughCustomerText(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, mail(
+		`From: "Carla =?utf-8?q?=0D=0ABcc:_victim@x.example?=" <carla@cliente.example>`, "To: soporte@example.com",
+		"Subject: =?utf-8?q?Hola=0D=0ABcc:_victim@x.example=0D=0A=0D=0Acuerpo_falso?=", "", "texto"))
+	for _, m := range e.Flush() {
+		head := string(m.Data)
+		if i := strings.Index(head, "\r\n\r\n"); i >= 0 {
+			head = head[:i]
+		}
+		for _, line := range strings.Split(head, "\r\n") {
+			if strings.HasPrefix(strings.ToLower(line), "bcc:") {
+				t.Fatalf("injected header in mail to %v:\n%s", m.Rcpts, head)
+			}
+		}
+		if contains(m.Rcpts, "victim@x.example") {
+			t.Fatalf("injected recipient")
+		}
+	}
+}
