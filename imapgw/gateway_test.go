@@ -340,3 +340,25 @@ func TestCheck(t *testing.T) {
 }
 
 type imapgwConfig = config.IMAP
+
+// A server without IDLE and MOVE: the gateway polls at poll_interval and
+// moves by COPY, then \Deleted and UID EXPUNGE.
+func TestPollingAndCopyFallback(t *testing.T) {
+	t.Parallel()
+	dv := imapgwtest.StartWith(t, "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS ENABLE")
+	if caps := dv.Client().Caps(); caps.Has(imap.CapIdle) || caps.Has(imap.CapMove) {
+		t.Fatalf("server still offers IDLE or MOVE: %v", caps)
+	}
+	r := newRigOn(t, dv, t.TempDir(), "INBOX", "move:Hecho")
+	r.imap.PollInterval.Duration = 200 * time.Millisecond
+	r.run(imapgw.Options{})
+	waitFor(t, 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "mode=\"poll every 200ms\"") },
+		func() string { return "not polling:\n" + r.logs.String() })
+
+	dv.Append("INBOX", mails(newMail("p1", "sin idle"))...)
+	r.waitTickets(1, 3*time.Second)
+	waitFor(t, 5*time.Second, func() bool { return len(dv.Messages("INBOX")) == 0 && len(dv.Messages("Hecho")) == 1 },
+		func() string {
+			return fmt.Sprintf("INBOX %d, Hecho %d", len(dv.Messages("INBOX")), len(dv.Messages("Hecho")))
+		})
+}

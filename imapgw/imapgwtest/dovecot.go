@@ -58,6 +58,13 @@ func Binary(t testing.TB) string {
 // Start starts a Dovecot with one user (User, Password) and an empty INBOX.
 func Start(t testing.TB) *Dovecot {
 	t.Helper()
+	return StartWith(t, "")
+}
+
+// StartWith is Start with extra configuration lines, such as an
+// imap_capability that hides IDLE or MOVE.
+func StartWith(t testing.TB, extra string) *Dovecot {
+	t.Helper()
 	bin := Binary(t)
 	dir := t.TempDir()
 	d := &Dovecot{Dir: dir, t: t, conf: filepath.Join(dir, "dovecot.conf")}
@@ -67,7 +74,7 @@ func Start(t testing.TB) *Dovecot {
 	}
 	d.Addr = l.Addr().String()
 	l.Close()
-	if err := d.writeConfig(bin); err != nil {
+	if err := d.writeConfig(bin, extra); err != nil {
 		t.Fatal(err)
 	}
 	d.Start()
@@ -75,7 +82,7 @@ func Start(t testing.TB) *Dovecot {
 	return d
 }
 
-func (d *Dovecot) writeConfig(bin string) error {
+func (d *Dovecot) writeConfig(bin, extra string) error {
 	_, port, _ := net.SplitHostPort(d.Addr)
 	// Dovecot refuses to give mail access to root, and its login process
 	// must not run as root: as root, mail belongs to "nobody" and the
@@ -120,7 +127,7 @@ func (d *Dovecot) writeConfig(bin string) error {
 	} else {
 		conf = fmt.Sprintf(conf23, d.Dir, internal, login, passwd, port)
 	}
-	return os.WriteFile(d.conf, []byte(conf), 0o600)
+	return os.WriteFile(d.conf, []byte(conf+extra+"\n"), 0o600)
 }
 
 var versionRE = regexp.MustCompile(`^(\d+)\.(\d+)`)
@@ -155,6 +162,7 @@ default_internal_user = %[2]s
 default_internal_group = %[2]s
 default_login_user = %[3]s
 mail_location = maildir:~/Maildir
+mail_fsync = never
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[4]s
@@ -192,6 +200,7 @@ default_internal_group = %[2]s
 default_login_user = %[3]s
 mail_driver = maildir
 mail_path = ~/Maildir
+mail_fsync = never
 passdb passwd-file {
   passwd_file_path = %[4]s
 }
