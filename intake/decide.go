@@ -187,6 +187,9 @@ type action struct {
 	tk     *store.Ticket
 	how    string
 	queued bool
+	// thread memoizes ThreadIDs: an action writes one mail and then asks
+	// for its thread several times.
+	thread *[2]string
 }
 
 func (a *action) lang() string {
@@ -263,10 +266,14 @@ func (a *action) enqueue(kind, rcpt string, msgRef int64, p mailer.Params) error
 
 // threadParams makes an outgoing mail a reply in the ticket's conversation.
 func (a *action) threadParams(inReplyTo string) (mailer.Params, error) {
-	root, last, err := a.tx.ThreadIDs(a.tk.Number)
-	if err != nil {
-		return mailer.Params{}, err
+	if a.thread == nil {
+		root, last, err := a.tx.ThreadIDs(a.tk.Number)
+		if err != nil {
+			return mailer.Params{}, err
+		}
+		a.thread = &[2]string{root, last}
 	}
+	root, last := a.thread[0], a.thread[1]
 	if inReplyTo == "" {
 		inReplyTo = last
 	}

@@ -34,7 +34,7 @@ func (t *Tx) DueCloses(mailbox string, remindedBefore, pendingBefore time.Time) 
 }
 
 func (t *Tx) numbers(what, q string, args ...any) ([]int64, error) {
-	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, wrapErr(what, err)
 	}
@@ -110,7 +110,7 @@ func (t *Tx) Search(q SearchQuery) ([]SearchHit, error) {
 		}
 	}
 	if strings.Contains(text, "@") && !strings.ContainsAny(text, " \t") {
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT `+ticketCols+` FROM tickets WHERE requester_addr = lower(?) ORDER BY number DESC`, text)
+		rows, err := t.query(`SELECT `+ticketCols+` FROM tickets WHERE requester_addr = lower(?) ORDER BY number DESC`, text)
 		if err != nil {
 			return nil, wrapErr("search requester", err)
 		}

@@ -21,7 +21,7 @@ func (t *Tx) Raw(id int64) (*Raw, error) {
 	r := &Raw{ID: id}
 	var at int64
 	var rcpts string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT received_at, source, envelope_from, recipients, sha256, data FROM raw_messages WHERE id = ?`, id).
+	err := t.queryRow(`SELECT received_at, source, envelope_from, recipients, sha256, data FROM raw_messages WHERE id = ?`, id).
 		Scan(&at, &r.Source, &r.EnvelopeFrom, &rcpts, &r.SHA256, &r.Data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -54,7 +54,7 @@ func scanTicket(row scanner) (*Ticket, error) {
 }
 
 func (t *Tx) oneTicket(what, where string, arg any) (*Ticket, error) {
-	tk, err := scanTicket(t.tx.QueryRowContext(t.ctx, `SELECT `+ticketCols+` FROM tickets WHERE `+where, arg))
+	tk, err := scanTicket(t.queryRow(`SELECT `+ticketCols+` FROM tickets WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -118,7 +118,7 @@ func (t *Tx) ListTickets(f TicketFilter) ([]*Ticket, error) {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, wrapErr("list tickets", err)
 	}
@@ -145,7 +145,7 @@ func (t *Tx) ListTickets(f TicketFilter) ([]*Ticket, error) {
 
 // Tags returns a ticket's tags, sorted.
 func (t *Tx) Tags(ticket int64) ([]string, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT tag FROM tags WHERE ticket = ? ORDER BY tag`, ticket)
+	rows, err := t.query(`SELECT tag FROM tags WHERE ticket = ? ORDER BY tag`, ticket)
 	if err != nil {
 		return nil, wrapErr("tags", err)
 	}
@@ -232,7 +232,7 @@ func scanMessage(row scanner) (*Message, error) {
 
 // Message returns one message with its attachments.
 func (t *Tx) Message(id int64) (*Message, error) {
-	m, err := scanMessage(t.tx.QueryRowContext(t.ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+	m, err := scanMessage(t.queryRow(`SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -247,7 +247,7 @@ func (t *Tx) Message(id int64) (*Message, error) {
 
 // Messages returns a ticket's messages, oldest first, with attachments.
 func (t *Tx) Messages(ticket int64) ([]*Message, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+messageCols+` FROM messages WHERE ticket = ? ORDER BY id`, ticket)
+	rows, err := t.query(`SELECT `+messageCols+` FROM messages WHERE ticket = ? ORDER BY id`, ticket)
 	if err != nil {
 		return nil, wrapErr("messages", err)
 	}
@@ -279,7 +279,7 @@ func (t *Tx) Messages(ticket int64) ([]*Message, error) {
 }
 
 func (t *Tx) attachments(where string, arg any) ([]Attachment, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, message, part_index, filename, content_type, size FROM attachments WHERE `+where+` ORDER BY id`, arg)
+	rows, err := t.query(`SELECT id, message, part_index, filename, content_type, size FROM attachments WHERE `+where+` ORDER BY id`, arg)
 	if err != nil {
 		return nil, wrapErr("attachments", err)
 	}
@@ -350,7 +350,7 @@ func (t *Tx) AddEvent(e *Event) error {
 
 // Events returns a ticket's history, oldest first.
 func (t *Tx) Events(ticket int64) ([]Event, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, ticket, type, actor, at, detail FROM events WHERE ticket = ? ORDER BY id`, ticket)
+	rows, err := t.query(`SELECT id, ticket, type, actor, at, detail FROM events WHERE ticket = ? ORDER BY id`, ticket)
 	if err != nil {
 		return nil, wrapErr("events", err)
 	}
@@ -371,7 +371,7 @@ func (t *Tx) Events(ticket int64) ([]Event, error) {
 // CountAutoreplies counts automatic answers sent to addr since a moment.
 func (t *Tx) CountAutoreplies(addr string, since time.Time) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM autoreplies WHERE addr = ? AND at >= ?`, strings.ToLower(addr), ms(since)).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM autoreplies WHERE addr = ? AND at >= ?`, strings.ToLower(addr), ms(since)).Scan(&n)
 	if err != nil {
 		return 0, wrapErr("count autoreplies", err)
 	}
@@ -424,7 +424,7 @@ func (t *Tx) DueOutgoing(now time.Time, limit int) ([]*Outgoing, error) {
 // NextOutgoingAt returns when the earliest queued row is due (zero if none).
 func (t *Tx) NextOutgoingAt() (time.Time, error) {
 	var v sql.NullInt64
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT MIN(next_at) FROM outbox WHERE state = 'queued'`).Scan(&v); err != nil {
+	if err := t.queryRow(`SELECT MIN(next_at) FROM outbox WHERE state = 'queued'`).Scan(&v); err != nil {
 		return time.Time{}, wrapErr("next outgoing", err)
 	}
 	if !v.Valid {
@@ -451,7 +451,7 @@ func (t *Tx) Outgoing(id int64) (*Outgoing, error) {
 }
 
 func (t *Tx) outgoing(where string, args ...any) ([]*Outgoing, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+outCols+` FROM outbox WHERE `+where, args...)
+	rows, err := t.query(`SELECT `+outCols+` FROM outbox WHERE `+where, args...)
 	if err != nil {
 		return nil, wrapErr("outbox", err)
 	}
@@ -501,10 +501,10 @@ func (t *Tx) Claim(id int64, now, until time.Time) (bool, error) {
 // the customer's first mail (the thread's root) and the customer's latest.
 func (t *Tx) ThreadIDs(ticket int64) (root, last string, err error) {
 	q := `SELECT message_id FROM messages WHERE ticket = ? AND author = 'customer' AND internal = 0 AND message_id <> '' ORDER BY id `
-	if err = t.tx.QueryRowContext(t.ctx, q+`ASC LIMIT 1`, ticket).Scan(&root); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err = t.queryRow(q+`ASC LIMIT 1`, ticket).Scan(&root); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", "", wrapErr("thread ids", err)
 	}
-	if err = t.tx.QueryRowContext(t.ctx, q+`DESC LIMIT 1`, ticket).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err = t.queryRow(q+`DESC LIMIT 1`, ticket).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", "", wrapErr("thread ids", err)
 	}
 	return root, last, nil
@@ -513,7 +513,7 @@ func (t *Tx) ThreadIDs(ticket int64) (root, last string, err error) {
 // RootParticipants returns the To/Cc addresses of the ticket's first message.
 func (t *Tx) RootParticipants(ticket int64) ([]string, error) {
 	var parts string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT participants FROM messages WHERE ticket = ? ORDER BY id LIMIT 1`, ticket).Scan(&parts)
+	err := t.queryRow(`SELECT participants FROM messages WHERE ticket = ? ORDER BY id LIMIT 1`, ticket).Scan(&parts)
 	if errors.Is(err, sql.ErrNoRows) || parts == "" {
 		return nil, nil
 	}

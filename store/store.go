@@ -45,6 +45,11 @@ type Store struct {
 	w *sql.DB // exactly one connection: SQLite has one writer anyway
 	r *sql.DB // readers, concurrent thanks to WAL
 
+	// wStmts caches the writer's prepared statements. Readers go without:
+	// preparing needs a free connection, and with every reader connection
+	// in a transaction that waits on one, they would deadlock.
+	wStmts *stmtCache
+
 	jobs    chan *job
 	closeMu sync.Mutex
 	closed  bool
@@ -86,7 +91,11 @@ func Open(path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
+	// Transactions run one at a time on the writer goroutine; the second
+	// connection only prepares statements for the cache (Tx.StmtContext then
+	// re-prepares them once on the transaction's connection).
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxIdleTime(0)
 	rq := url.Values{}
 	rq.Set("_busy_timeout", strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10))
@@ -98,7 +107,8 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{})}
+	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{}),
+		wStmts: newStmtCache(w)}
 	if err := s.migrate(); err != nil {
 		w.Close()
 		r.Close()
@@ -119,6 +129,7 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.closeMu.Unlock()
 	<-s.done
+	s.wStmts.close()
 	return errors.Join(s.w.Close(), s.r.Close())
 }
 
@@ -246,7 +257,7 @@ func (s *Store) runBatch(batch []*job) {
 			errs[i] = wrapErr("savepoint", err)
 			continue
 		}
-		tx := &Tx{tx: sqlTx, ctx: ctx}
+		tx := &Tx{tx: sqlTx, ctx: ctx, stmts: s.wStmts}
 		if err := runJob(j.fn, tx); err != nil {
 			errs[i] = err
 			if _, rerr := sqlTx.Exec(`ROLLBACK TO job`); rerr != nil {
@@ -304,16 +315,91 @@ func wrapErr(what string, err error) error {
 
 // Tx is one caller's view of a transaction.
 type Tx struct {
-	tx  *sql.Tx
-	ctx context.Context
+	tx    *sql.Tx
+	ctx   context.Context
+	stmts *stmtCache
+}
+
+// stmt returns q prepared once per database and bound to this transaction:
+// the hot path runs the same few statements for every mail, and parsing
+// them again each time costs more than running them.
+func (t *Tx) stmt(q string) (*sql.Stmt, error) {
+	if t.stmts == nil {
+		return nil, nil
+	}
+	st, err := t.stmts.get(t.ctx, q)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(t.ctx, st), nil
 }
 
 func (t *Tx) exec(what, q string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(t.ctx, q, args...)
+	st, err := t.stmt(q)
+	var res sql.Result
+	if err == nil && st != nil {
+		res, err = st.ExecContext(t.ctx, args...)
+	} else if err == nil {
+		res, err = t.tx.ExecContext(t.ctx, q, args...)
+	}
 	if err != nil {
 		return nil, wrapErr(what, err)
 	}
 	return res, nil
+}
+
+func (t *Tx) queryRow(q string, args ...any) *sql.Row {
+	if st, err := t.stmt(q); err == nil && st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, q, args...)
+}
+
+func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, q, args...)
+}
+
+// stmtCache holds prepared statements of one database, by query text.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	// Multi-statement text cannot be prepared as one statement.
+	if strings.Count(strings.TrimRight(strings.TrimSpace(q), ";"), ";") > 0 {
+		return nil, nil
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
 }
 
 func (t *Tx) insert(what, q string, args ...any) (int64, error) {
