@@ -58,6 +58,10 @@ type Gateway struct {
 	downStep  string
 	downSince time.Time
 	failures  int
+
+	// Delivery state, for the same reason.
+	failingUID     imap.UID
+	failedAttempts int
 }
 
 // New returns a gateway for cfg; Run starts it.
@@ -269,4 +273,16 @@ func moveTarget(after string) string {
 		return ""
 	}
 	return f
+}
+
+// deliveryFailed logs a temporary intake failure: a warning the first time
+// a mail fails, quieter while the same mail keeps failing.
+func (g *Gateway) deliveryFailed(uid imap.UID, err error) {
+	g.failedAttempts++
+	if uid != g.failingUID {
+		g.failingUID = uid
+		g.log.Warn("imap mail not taken; it stays in the folder and is retried", "uid", uid, "err", err)
+		return
+	}
+	g.log.Debug("imap mail still not taken", "uid", uid, "err", err, "attempts", g.failedAttempts)
 }

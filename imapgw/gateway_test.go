@@ -157,8 +157,11 @@ func TestBacklogOfTwoThousand(t *testing.T) {
 		}
 		return true
 	}, func() string { return "not every mail marked seen" })
-	if passes := r.logs.count("imap pass"); passes < 1 {
-		t.Errorf("no pass line logged:\n%s", r.logs)
+	if b := r.logs.count("imap batch"); b != n/100 {
+		t.Errorf("%d batches, want %d of 100 UIDs", b, n/100)
+	}
+	if !strings.Contains(r.logs.String(), "fetched=2000 stored=2000 duplicates=0 quarantined=0") {
+		t.Errorf("no pass line with the counts:\n%s", r.logs)
 	}
 }
 

@@ -71,7 +71,7 @@ func (r *rig) run(opt imapgw.Options) {
 	opt.Desk = r.desk
 	opt.Store = r.e.D.Store
 	opt.Now = r.e.Clock.Now
-	opt.Log = slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opt.Log = slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opt.MaxMessageBytes == nil {
 		opt.MaxMessageBytes = func() int64 { return r.e.Config.SMTP.MaxMessageBytes }
 	}

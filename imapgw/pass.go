@@ -205,6 +205,7 @@ type meta struct {
 // one, then marks what intake committed and records the new last UID.
 func (s *session) batch(ctx context.Context, uids []imap.UID, n *counts) error {
 	g := s.g
+	g.log.Debug("imap batch", "first_uid", uids[0], "last_uid", uids[len(uids)-1], "uids", len(uids))
 	metas, err := s.fetchMeta(uids)
 	if err != nil {
 		return err
@@ -246,7 +247,7 @@ func (s *session) batch(ctx context.Context, uids []imap.UID, n *counts) error {
 			if msg == nil {
 				break
 			}
-			uid, raw, err := readMessage(msg)
+			uid, raw, oversize, err := readMessage(msg, limit)
 			if err != nil {
 				cmd.Close()
 				return err
@@ -255,8 +256,17 @@ func (s *session) batch(ctx context.Context, uids []imap.UID, n *counts) error {
 				continue // after a failure, later mail waits for the next pass
 			}
 			seen[uid] = true
+			if oversize {
+				g.log.Warn("imap mail over the size limit: quarantined", "uid", uid, "limit", limit, "quarantine", g.cfg.Quarantine)
+				quarantine = append(quarantine, uid)
+				continue
+			}
 			n.fetched++
 			res, err := g.opt.Desk.Deliver(ctx, s.envelope(raw, metas[uid].date), raw)
+			if err == nil && g.failingUID != 0 {
+				g.log.Info("imap delivery works again", "uid", uid, "failed_attempts", g.failedAttempts)
+				g.failingUID, g.failedAttempts = 0, 0
+			}
 			switch {
 			case errors.Is(err, intake.ErrNotMail):
 				g.log.Warn("imap mail is not a mail message: quarantined", "uid", uid, "bytes", len(raw), "quarantine", g.cfg.Quarantine)
@@ -264,7 +274,7 @@ func (s *session) batch(ctx context.Context, uids []imap.UID, n *counts) error {
 			case err != nil:
 				n.failed++
 				failed = &deliverError{uid: uid, err: err}
-				g.log.Warn("imap mail not taken; it stays in the folder for the next pass", "uid", uid, "err", err)
+				g.deliveryFailed(uid, err)
 			case res.Duplicate:
 				n.duplicates++
 				done = append(done, uid)
@@ -335,14 +345,13 @@ func (s *session) fetchMeta(uids []imap.UID) (map[imap.UID]meta, error) {
 	return out, nil
 }
 
-// readMessage reads one FETCH response: its UID and the whole message.
-func readMessage(msg *imapclient.FetchMessageData) (imap.UID, []byte, error) {
-	var uid imap.UID
-	var raw []byte
+// readMessage reads one FETCH response: its UID and the whole message,
+// unless the message is over limit.
+func readMessage(msg *imapclient.FetchMessageData, limit int64) (uid imap.UID, raw []byte, oversize bool, err error) {
 	for {
 		item := msg.Next()
 		if item == nil {
-			return uid, raw, nil
+			return uid, raw, oversize, nil
 		}
 		switch item := item.(type) {
 		case imapclient.FetchItemDataUID:
@@ -351,9 +360,14 @@ func readMessage(msg *imapclient.FetchMessageData) (imap.UID, []byte, error) {
 			if item.Literal == nil {
 				continue
 			}
+			if limit > 0 && item.Literal.Size() > limit {
+				// RFC822.SIZE said otherwise; believe what is sent.
+				oversize = true
+				continue
+			}
 			b, err := io.ReadAll(item.Literal)
 			if err != nil {
-				return 0, nil, err
+				return 0, nil, false, err
 			}
 			raw = b
 		}
