@@ -34,6 +34,8 @@ const maxPatternLine = 400
 
 var (
 	// "> " and Supercite's "JD> ".
+	// isQuoteLine does this by hand; the pattern stays as its specification
+	// (TestPrefiltersAreSound).
 	reQuote  = regexp.MustCompile(`^[ \t]*([A-Za-z]{1,3})?>`)
 	reSigSep = regexp.MustCompile(`^(--|-- |—|–)[ \t]*$`)
 	// Decorative rules; underscores are what Outlook and mailing lists put
@@ -97,8 +99,8 @@ var (
 	reDashName = regexp.MustCompile(`^-[\pLu][\pL]+( [\pLu][\pL.]*){0,3}[ \t]*$`)
 )
 
-func isMobileSig(line string) bool {
-	if len(line) > 160 {
+func isMobileSig(line string, f byteFlags) bool {
+	if len(line) > 160 || !mayBeMobileSig(line, f) {
 		return false
 	}
 	s := reMDLink.ReplaceAllString(line, "$1")
@@ -134,6 +136,10 @@ var attrVerbs = []string{"wrote", "writes", "escribió", "escribio", "escreveu",
 	"ha scritto", "hat geschrieben", "geschrieben", "schrieb", "schreef", "het volgende geschreven", "skrev",
 	"napisał(a)", "napisała", "napisał", "написал(а)", "написала", "написал", "пише", "写道", "寫道"}
 
+// attrVerbLastBytes are the ASCII bytes that end a verb of attrVerbs;
+// TestAttrVerbLastBytes keeps it in step.
+const attrVerbLastBytes = "abefnostuv)"
+
 // attrVerb returns the attribution verb ending s (before ":" and
 // decoration), and what precedes it; verb is "" when there is none.
 func attrVerb(s string) (before, verb string) {
@@ -141,6 +147,9 @@ func attrVerb(s string) (before, verb string) {
 	t := strings.TrimRight(s, blank+".>-")
 	t = strings.TrimSuffix(strings.TrimSuffix(t, ":"), "：")
 	t = strings.TrimRight(t, blank)
+	if t == "" || t[len(t)-1] < utf8.RuneSelf && !strings.ContainsRune(attrVerbLastBytes, rune(lowerASCII(t[len(t)-1]))) {
+		return "", "" // lowercasing keeps an ASCII last byte ASCII: no verb ends so
+	}
 	if len(t) > 64 {
 		// Verbs are short; lowercase only the end of a long line. Cut at
 		// a rune boundary.
@@ -196,17 +205,23 @@ func isDateAddr(s string) bool {
 // isAttribution matches one (possibly joined) attribution line. Cheap
 // byte tests run before each pattern so ordinary lines cost little.
 func isAttribution(s string) bool {
-	s = strings.TrimSpace(strings.TrimLeft(s, " \t>*-"))
+	return attribution(s, flagsOf(s))
+}
+
+// attribution is isAttribution with f = flagsOf(s) already known. The
+// trimming below removes none of the bytes that f's digit, '@', '&' and
+// 'y' bits stand for, so f stays right for the trimmed line.
+func attribution(s string, f byteFlags) bool {
+	s = strings.TrimSpace(trimLeftQuote(s))
 	if s == "" || len(s) > maxPatternLine {
 		return false
 	}
-	hasDigit := strings.ContainsAny(s, "0123456789")
-	hasAt := strings.Contains(s, "@") || strings.Contains(s, "&lt;")
-	if !hasDigit && !hasAt && !strings.Contains(strings.ToLower(s), "you") {
+	hasDigit, hasAt := digitAt(s, f)
+	if !hasDigit && !hasAt && (f&flagY == 0 || !containsYou(s)) {
 		return false
 	}
 	if _, verb := attrVerb(s); verb != "" {
-		opener := reAttrOpener.MatchString(s)
+		opener := isAttrOpener(s)
 		switch {
 		case opener:
 			return true
@@ -233,11 +248,31 @@ func isAttribution(s string) bool {
 	return false
 }
 
-func isMarker(line string) bool {
+func isMarker(line string, f byteFlags) bool {
 	if len(line) > maxPatternLine {
 		return false
 	}
-	return reForward.MatchString(line) || reOneLineHeader.MatchString(line) || isAttribution(line)
+	return mayBeForward(line, f) && reForward.MatchString(line) ||
+		mayBeOneLineHeader(line, f) && reOneLineHeader.MatchString(line) ||
+		attribution(line, f)
+}
+
+// classifyUnquoted classifies a line that is neither blank, quoted, a
+// signature separator nor a rule.
+func classifyUnquoted(l string) byte {
+	if len(l) > maxPatternLine {
+		return clsText // too long for any marker pattern
+	}
+	f := flagsOf(l)
+	switch {
+	case isMobileSig(l, f):
+		return clsMobile
+	case isMarker(l, f):
+		return clsMarker
+	case mayBeHeader(l, f) && reHeader.MatchString(l):
+		return clsHeader
+	}
+	return clsText
 }
 
 // classify assigns a class to every line. Attributions wrapped over a few
@@ -249,31 +284,25 @@ func classify(lines []string) []byte {
 		switch {
 		case strings.TrimSpace(l) == "":
 			cls[i] = clsEmpty
-		case reQuote.MatchString(l):
+		case isQuoteLine(l): // reQuote
 			cls[i] = clsQuote
 			// A quoted attribution ("> On ... wrote:") is a marker too:
 			// a mail of nothing but those has no new text.
 			if len(l) <= maxPatternLine && isAttribution(l) {
 				cls[i] = clsMarker
 			}
-		case reSigSep.MatchString(l):
+		case mayBeSigSep(l) && reSigSep.MatchString(l):
 			cls[i] = clsSigSep
-		case len(l) <= maxPatternLine && reRule.MatchString(l):
+		case len(l) <= maxPatternLine && mayBeRule(l) && reRule.MatchString(l):
 			cls[i] = clsRule
-		case isMobileSig(l):
-			cls[i] = clsMobile
-		case isMarker(l):
-			cls[i] = clsMarker
-		case len(l) <= maxPatternLine && reHeader.MatchString(l):
-			cls[i] = clsHeader
 		default:
-			cls[i] = clsText
+			cls[i] = classifyUnquoted(l)
 		}
 	}
 	// "John Doe wrote:" (older Thunderbird, many webmails) names no date
 	// and no address; the quote right below it is what confirms it.
 	for i := 0; i < len(lines); i++ {
-		if cls[i] != clsText || len(lines[i]) > 200 || !strings.HasSuffix(strings.TrimRight(lines[i], " \t\u00a0"), ":") {
+		if cls[i] != clsText || len(lines[i]) > 200 || !endsWithColon(lines[i]) {
 			continue
 		}
 		if _, verb := attrVerb(lines[i]); verb == "" {
@@ -295,14 +324,14 @@ func classify(lines []string) []byte {
 			continue
 		}
 		first := strings.TrimSpace(lines[i])
-		if len(first) > 200 || !(reAttrOpener.MatchString(first) || strings.Contains(first, "@") ||
+		if len(first) > 200 || !(isAttrOpener(first) || strings.Contains(first, "@") ||
 			first[0] >= '0' && first[0] <= '9' || strings.HasSuffix(first, "<")) {
 			continue
 		}
 		joined := first
 		for j := i + 1; j < len(lines) && j <= i+5; j++ {
 			next := strings.TrimSpace(strings.TrimLeft(lines[j], " \t>"))
-			if len(joined)+len(next) > 300 || reAttrOpener.MatchString(next) {
+			if len(joined)+len(next) > 300 || isAttrOpener(next) {
 				break // the attribution, if any, starts further down
 			}
 			if next == "" {
@@ -463,7 +492,7 @@ loop:
 				contentSeen = true
 			}
 			// Trailing blanks carry nothing once format=flowed is decoded.
-			kept = append(kept, strings.TrimRight(lines[i], " \t"))
+			kept = append(kept, trimRightBlank(lines[i]))
 		}
 	}
 	removed = append(removed, lines[end:]...)
