@@ -229,7 +229,7 @@ func (d *Dovecot) Start() {
 	}
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		d.t.Fatalf("start dovecot: %v", err)
 	}
