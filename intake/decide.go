@@ -338,6 +338,8 @@ func (a *action) newTicket() error {
 	if err != nil {
 		return err
 	}
+	// The first mail is the whole thread so far: no need to look it up.
+	a.thread = &[2]string{m.MessageID, m.MessageID}
 	if err := a.event("created", actorOf(from), ""); err != nil {
 		return err
 	}

@@ -83,7 +83,10 @@ func runLoad(b *testing.B, addr string, conns int, mail func(int) string) {
 				body := pool[i%len(pool)]
 				from := fmt.Sprintf("c%d@cliente.example", i)
 				t0 := time.Now()
-				if err := send(cl, from, strings.Replace(body, "From: x@cliente.example", "From: "+from, 1)); err != nil {
+				// Each mail is unique, as real mail is: its own sender and Message-ID.
+				body = strings.Replace(body, "From: x@cliente.example", "From: "+from, 1)
+				body = strings.Replace(body, "@cliente.example>", fmt.Sprintf(".%d@cliente.example>", i), 1)
+				if err := send(cl, from, body); err != nil {
 					errc <- err
 					return
 				}

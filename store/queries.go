@@ -316,11 +316,13 @@ type MessageRef struct {
 	SHA256       string
 }
 
-// MessagesByMessageID finds stored messages carrying a Message-ID.
+// MessagesByMessageID finds stored messages carrying a Message-ID. A real
+// Message-ID is stored a few times at most (once per mailbox or ticket);
+// the limit keeps a sender who repeats one from making every lookup slower.
 func (t *Tx) MessagesByMessageID(id string) ([]MessageRef, error) {
 	rows, err := t.tx.QueryContext(t.ctx,
 		`SELECT m.ticket, m.id, m.from_addr, m.participants, COALESCE(r.sha256,'') FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id
-		 WHERE m.message_id = ? ORDER BY m.id`, id)
+		 WHERE m.message_id = ? ORDER BY m.id LIMIT 20`, id)
 	if err != nil {
 		return nil, wrapErr("message by id", err)
 	}
