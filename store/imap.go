@@ -26,8 +26,7 @@ type IMAPState struct {
 func (t *Tx) IMAPState(src IMAPSource) (*IMAPState, error) {
 	s := &IMAPState{}
 	var at int64
-	err := t.tx.QueryRowContext(t.ctx,
-		`SELECT uid_validity, last_uid, backlog_top, updated_at FROM imap_state WHERE addr = ? AND username = ? AND folder = ?`,
+	err := t.queryRow(`SELECT uid_validity, last_uid, backlog_top, updated_at FROM imap_state WHERE addr = ? AND username = ? AND folder = ?`,
 		strings.ToLower(src.Addr), src.Username, src.Folder).Scan(&s.UIDValidity, &s.LastUID, &s.BacklogTop, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

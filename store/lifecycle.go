@@ -57,8 +57,7 @@ func (t *Tx) numbers(what, q string, args ...any) ([]int64, error) {
 // message on a ticket (0 if none).
 func (t *Tx) LastCustomerMessage(ticket int64) (int64, error) {
 	var id int64
-	err := t.tx.QueryRowContext(t.ctx,
-		`SELECT id FROM messages WHERE ticket = ? AND author = 'customer' AND internal = 0 ORDER BY id DESC LIMIT 1`, ticket).Scan(&id)
+	err := t.queryRow(`SELECT id FROM messages WHERE ticket = ? AND author = 'customer' AND internal = 0 ORDER BY id DESC LIMIT 1`, ticket).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -129,8 +128,7 @@ func (t *Tx) Search(q SearchQuery) ([]SearchHit, error) {
 			rank    float64
 			snippet string
 		}
-		rows, err := t.tx.QueryContext(t.ctx,
-			`SELECT m.ticket, s.rank, snippet(message_search, -1, '[', ']', '…', 12)
+		rows, err := t.query(`SELECT m.ticket, s.rank, snippet(message_search, -1, '[', ']', '…', 12)
 			 FROM message_search s JOIN messages m ON m.id = s.rowid
 			 WHERE message_search MATCH ? ORDER BY s.rank LIMIT ?`, match, q.Limit*20)
 		if err != nil {

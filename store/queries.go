@@ -320,8 +320,7 @@ type MessageRef struct {
 // Message-ID is stored a few times at most (once per mailbox or ticket);
 // the limit keeps a sender who repeats one from making every lookup slower.
 func (t *Tx) MessagesByMessageID(id string) ([]MessageRef, error) {
-	rows, err := t.tx.QueryContext(t.ctx,
-		`SELECT m.ticket, m.id, m.from_addr, m.participants, COALESCE(r.sha256,'') FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id
+	rows, err := t.query(`SELECT m.ticket, m.id, m.from_addr, m.participants, COALESCE(r.sha256,'') FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id
 		 WHERE m.message_id = ? ORDER BY m.id LIMIT 20`, id)
 	if err != nil {
 		return nil, wrapErr("message by id", err)
