@@ -186,7 +186,7 @@ func (t *Tx) InsertMessage(m *Message) error {
 	id, err := t.insert("insert message",
 		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, participants, parse_error, created_at)
 		 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		m.Ticket, nullID(m.RawID), m.Author, m.FromAddr, m.FromName, m.MessageID, m.Subject, m.Text, m.NewText,
+		m.Ticket, nullID(m.RawID), m.Author, m.FromAddr, m.FromName, m.MessageID, m.Subject, textUnlessSame(m.Text, m.NewText), m.NewText,
 		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, strings.Join(m.Participants, "\n"), m.ParseError, ms(m.CreatedAt))
 	if err != nil {
 		return err
@@ -204,6 +204,16 @@ func (t *Tx) InsertMessage(m *Message) error {
 	return nil
 }
 
+// textUnlessSame stores a message's whole text only where the cut changed
+// more than surrounding white space: most first mails are all new text,
+// and their bytes are then written twice (raw and text), not three times.
+func textUnlessSame(text, newText string) any {
+	if strings.TrimSpace(text) == newText {
+		return nil
+	}
+	return text
+}
+
 func nullID(id int64) any {
 	if id == 0 {
 		return nil
@@ -211,7 +221,7 @@ func nullID(id int64) any {
 	return id
 }
 
-const messageCols = `id, ticket, COALESCE(raw_id,0), author, from_addr, from_name, message_id, subject, text, new_text,
+const messageCols = `id, ticket, COALESCE(raw_id,0), author, from_addr, from_name, message_id, subject, COALESCE(text, new_text), new_text,
 	cut_flagged, internal, automatic, unverified, participants, parse_error, created_at`
 
 func scanMessage(row scanner) (*Message, error) {

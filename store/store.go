@@ -54,6 +54,8 @@ type Store struct {
 	closeMu sync.Mutex
 	closed  bool
 	done    chan struct{}
+
+	stopCkpt chan struct{}
 }
 
 type job struct {
@@ -87,27 +89,28 @@ func Open(path string, opt Options) (*Store, error) {
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite3", dsn)
+	w, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	// Transactions run one at a time on the writer goroutine; the second
-	// connection only prepares statements for the cache (Tx.StmtContext then
-	// re-prepares them once on the transaction's connection).
-	w.SetMaxOpenConns(2)
-	w.SetMaxIdleConns(2)
+	// Transactions run one at a time on the writer goroutine; a second
+	// connection prepares statements for the cache (Tx.StmtContext then
+	// re-prepares them once on the transaction's connection), a third
+	// runs checkpoints.
+	w.SetMaxOpenConns(3)
+	w.SetMaxIdleConns(3)
 	w.SetConnMaxIdleTime(0)
 	rq := url.Values{}
 	rq.Set("_busy_timeout", strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10))
 	rq.Set("_foreign_keys", "on")
 	rq.Set("mode", "ro")
-	r, err := sql.Open("sqlite3", "file:"+path+"?"+rq.Encode())
+	r, err := sql.Open(driverName, "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{}),
+	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{}), stopCkpt: make(chan struct{}),
 		wStmts: newStmtCache(w)}
 	if err := s.migrate(); err != nil {
 		w.Close()
@@ -115,7 +118,40 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	go s.writer()
+	go s.checkpointer()
 	return s, nil
+}
+
+// driverName is go-sqlite3 with automatic checkpoints turned off: a
+// checkpoint copies the WAL into the database and flushes it, and doing
+// that inside a commit makes every few hundredth mail wait for it. The
+// checkpointer goroutine does it in the background instead; a commit only
+// has to flush the WAL, which is what makes it durable.
+const driverName = "sqlite3_ticketd"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		return err
+	}})
+}
+
+// checkpointInterval is how often the background checkpoint runs.
+const checkpointInterval = 500 * time.Millisecond
+
+// checkpointer copies committed WAL frames into the database file, beside
+// the writer (PASSIVE never blocks it), until the store closes.
+func (s *Store) checkpointer() {
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCkpt:
+			return
+		case <-t.C:
+			s.w.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // Close stops the writer after the work already queued and closes the database.
@@ -129,6 +165,10 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.closeMu.Unlock()
 	<-s.done
+	close(s.stopCkpt)
+	// Move what this process wrote into the main file. PASSIVE: a
+	// short-lived process (inject) must never wait here for another's readers.
+	s.w.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 	s.wStmts.close()
 	return errors.Join(s.w.Close(), s.r.Close())
 }

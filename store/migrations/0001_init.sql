@@ -40,7 +40,7 @@ CREATE TABLE messages (
 	from_name    TEXT NOT NULL DEFAULT '',
 	message_id   TEXT NOT NULL DEFAULT '',
 	subject      TEXT NOT NULL DEFAULT '',
-	text         TEXT NOT NULL DEFAULT '',
+	text         TEXT,                   -- NULL when the same as new_text (most first mails)
 	new_text     TEXT NOT NULL DEFAULT '',
 	cut_flagged  INTEGER NOT NULL DEFAULT 0,
 	internal     INTEGER NOT NULL DEFAULT 0,
