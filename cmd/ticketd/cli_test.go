@@ -231,6 +231,21 @@ func TestServeSignals(t *testing.T) {
 		t.Fatalf("after a bad SIGHUP the daemon must keep serving: %v", err)
 	}
 
+	// A good config on SIGHUP takes effect without a restart: a new mailbox.
+	newBox := cfgText + `
+[[mailboxes]]
+address = "ventas@example.com"
+name = "Ventas"
+language = "en"
+agents = ["luis@example.com"]
+`
+	os.WriteFile(cfg, []byte(newBox), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "reload logged", func() bool { return strings.Contains(logs.String(), "config reloaded") })
+	if err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"ventas@example.com"}, "From: carla@cliente.example\r\nSubject: precio\r\n\r\nx\r\n"); err != nil {
+		t.Fatalf("new mailbox after SIGHUP: %v", err)
+	}
+
 	// A relay's cached idle connection must not hold up shutdown.
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
