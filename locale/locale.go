@@ -8,6 +8,7 @@ package locale
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -210,4 +211,28 @@ func OnDate(t time.Time, lang string, loc *time.Location) string {
 		return "il " + date
 	}
 	return "on " + date
+}
+
+// SizeParts scales a byte count for display: the number written with lang's
+// decimal separator ("1,5", "1.5", "240") and the unit it is in (0 bytes,
+// 1 KB, 2 MB, 3 GB). Callers name the unit their way ("Ko", "bytes", "B").
+func SizeParts(n int64, lang string) (num string, unit int) {
+	if n < 1024 {
+		return strconv.FormatInt(max(n, 0), 10), 0
+	}
+	f := float64(n) / 1024
+	unit = 1
+	for f >= 1024 && unit < 3 {
+		f /= 1024
+		unit++
+	}
+	if f < 10 {
+		num = strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0")
+	} else {
+		num = strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	if norm(lang) != "en" {
+		num = strings.Replace(num, ".", ",", 1)
+	}
+	return num, unit
 }

@@ -1,9 +1,6 @@
 package web
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/ticketd/ticketd/locale"
 )
 
@@ -27,8 +24,8 @@ type labels struct {
 	Error        string
 	ErrorText    string
 
-	decimal string // decimal separator for sizes
-	units   [4]string
+	lang  string // whose number format sizes use
+	units [4]string
 }
 
 var allLabels = map[string]*labels{
@@ -41,7 +38,7 @@ var allLabels = map[string]*labels{
 		NotFoundText: "No hay ninguna página en esta dirección. Compruebe que el enlace esté completo: lo encontrará en los correos que le enviamos.",
 		Error:        "Error temporal",
 		ErrorText:    "No hemos podido mostrar esta página. Inténtelo de nuevo dentro de unos minutos.",
-		decimal:      ",", units: [4]string{"B", "KB", "MB", "GB"},
+		lang:         "es", units: [4]string{"B", "KB", "MB", "GB"},
 	},
 	"en": {
 		Request: "Request", Status: "Status", Opened: "Opened", Updated: "Last updated",
@@ -52,7 +49,7 @@ var allLabels = map[string]*labels{
 		NotFoundText: "There is no page at this address. Check that the link is complete: you will find it in the emails we sent you.",
 		Error:        "Temporary error",
 		ErrorText:    "We could not show this page. Please try again in a few minutes.",
-		decimal:      ".", units: [4]string{"B", "KB", "MB", "GB"},
+		lang:         "en", units: [4]string{"B", "KB", "MB", "GB"},
 	},
 	"fr": {
 		Request: "Demande", Status: "Statut", Opened: "Date d'ouverture", Updated: "Dernière mise à jour",
@@ -63,7 +60,7 @@ var allLabels = map[string]*labels{
 		NotFoundText: "Il n'y a aucune page à cette adresse. Vérifiez que le lien est complet : vous le trouverez dans les messages que nous vous avons envoyés.",
 		Error:        "Erreur temporaire",
 		ErrorText:    "Nous n'avons pas pu afficher cette page. Veuillez réessayer dans quelques minutes.",
-		decimal:      ",", units: [4]string{"o", "Ko", "Mo", "Go"},
+		lang:         "fr", units: [4]string{"o", "Ko", "Mo", "Go"},
 	},
 	"pt": {
 		Request: "Solicitação", Status: "Status", Opened: "Data de abertura", Updated: "Última atualização",
@@ -74,7 +71,7 @@ var allLabels = map[string]*labels{
 		NotFoundText: "Não há nenhuma página neste endereço. Verifique se o link está completo: você o encontra nos e-mails que enviamos.",
 		Error:        "Erro temporário",
 		ErrorText:    "Não foi possível mostrar esta página. Tente novamente em alguns minutos.",
-		decimal:      ",", units: [4]string{"B", "KB", "MB", "GB"},
+		lang:         "pt", units: [4]string{"B", "KB", "MB", "GB"},
 	},
 	"it": {
 		Request: "Richiesta", Status: "Stato", Opened: "Data di apertura", Updated: "Ultimo aggiornamento",
@@ -85,7 +82,7 @@ var allLabels = map[string]*labels{
 		NotFoundText: "Non esiste alcuna pagina a questo indirizzo. Verifichi che il link sia completo: lo trova nelle e-mail che Le abbiamo inviato.",
 		Error:        "Errore temporaneo",
 		ErrorText:    "Non è stato possibile mostrare questa pagina. Riprovi tra qualche minuto.",
-		decimal:      ",", units: [4]string{"B", "KB", "MB", "GB"},
+		lang:         "it", units: [4]string{"B", "KB", "MB", "GB"},
 	},
 }
 
@@ -100,20 +97,6 @@ func labelsFor(lang string) (*labels, string) {
 
 // size writes a byte count the way lang writes it: "830 B", "1,4 MB", "12 Ko".
 func (l *labels) size(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(max(n, 0), 10) + "\u00a0" + l.units[0]
-	}
-	v, u := float64(n)/1024, 1
-	for v >= 1024 && u < len(l.units)-1 {
-		v /= 1024
-		u++
-	}
-	var s string
-	if v < 10 {
-		s = strconv.FormatFloat(v, 'f', 1, 64)
-		s = strings.TrimSuffix(s, ".0")
-	} else {
-		s = strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strings.Replace(s, ".", l.decimal, 1) + "\u00a0" + l.units[u]
+	num, u := locale.SizeParts(n, l.lang)
+	return num + "\u00a0" + l.units[u]
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -340,24 +339,7 @@ func formatSize(n int64, lang string) string {
 	case "it":
 		units[0] = "byte"
 	}
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + " " + units[0]
-	}
-	f, u := float64(n)/1024, 1
-	for f >= 1024 && u < len(units)-1 {
-		f /= 1024
-		u++
-	}
-	var num string
-	if f < 10 {
-		num = strconv.FormatFloat(f, 'f', 1, 64)
-		num = strings.TrimSuffix(num, ".0")
-	} else {
-		num = strconv.FormatFloat(f, 'f', 0, 64)
-	}
-	if lang != "en" {
-		num = strings.Replace(num, ".", ",", 1)
-	}
+	num, u := locale.SizeParts(n, lang)
 	return num + " " + units[u]
 }
 
