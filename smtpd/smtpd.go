@@ -31,7 +31,10 @@ type Options struct {
 	Hostname        string
 	MaxMessageBytes int64
 	MaxRecipients   int // default 100
-	Log             *slog.Logger
+	// MemoryBudget bounds the bytes of mail all sessions hold in memory
+	// before commit (default: four maximum-size mails, at least 256 MiB).
+	MemoryBudget int64
+	Log          *slog.Logger
 }
 
 // Server serves SMTP or LMTP on listeners it is given.
@@ -46,12 +49,16 @@ type Server struct {
 	conns    map[net.Conn]struct{} // every open connection, greeted or not
 	draining atomic.Bool
 	inflight sync.WaitGroup
+	held     atomic.Int64 // bytes of mail read and not yet committed
 }
 
 // New returns a Server that delivers through desk.
 func New(desk Deliverer, opt Options) *Server {
 	if opt.MaxRecipients == 0 {
 		opt.MaxRecipients = 100
+	}
+	if opt.MemoryBudget == 0 {
+		opt.MemoryBudget = max(4*opt.MaxMessageBytes, 256<<20)
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()
@@ -148,6 +155,7 @@ var (
 	errNotMail     = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message has no header section; not a mail message"}
 	errTemporary   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, please try again later"}
 	errTooBig      = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big for this help desk"}
+	errBusy        = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Too much mail in progress, please try again later"}
 	errShutdown    = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
 )
 
@@ -191,11 +199,33 @@ func (ss *session) Data(r io.Reader) error {
 	ss.srv.inflight.Add(1)
 	defer ss.srv.inflight.Done()
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
-			return errTooBig
+	held := int64(0)
+	defer func() { ss.srv.held.Add(-held) }()
+	chunk := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(chunk)
+		if n > 0 {
+			// Mail is held in memory until it is committed; all sessions
+			// together stay within the budget, and a session that would
+			// exceed it is asked to come back later instead.
+			if ss.srv.held.Add(int64(n)) > ss.srv.opt.MemoryBudget {
+				ss.srv.held.Add(-int64(n))
+				io.Copy(io.Discard, r)
+				ss.srv.log.Warn("mail deferred: memory budget for mail in flight is used up", "budget", ss.srv.opt.MemoryBudget)
+				return errBusy
+			}
+			held += int64(n)
+			buf.Write(chunk[:n])
 		}
-		return err
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, smtp.ErrDataTooLarge) {
+				return errTooBig
+			}
+			return err
+		}
 	}
 	ss.mu.Lock()
 	env := intake.Envelope{Source: ss.source, From: ss.from, Rcpts: append([]string(nil), ss.rcpts...)}

@@ -180,3 +180,47 @@ func TestInternalFailureAnswers451WithoutDetails(t *testing.T) {
 		t.Fatalf("internal error leaked to the client: %q", se.Message)
 	}
 }
+
+// Mail held in memory before commit is bounded across sessions: beyond the
+// budget a sender is told to retry, and nothing is half-stored.
+func TestMemoryBudgetDefersInsteadOfGrowing(t *testing.T) {
+	desk := slowDesk{entered: make(chan struct{}, 1), release: make(chan struct{}, 1)}
+	srv := smtpd.New(desk, smtpd.Options{Hostname: "tickets.example.com", MaxMessageBytes: 1 << 20, MemoryBudget: 600 << 10})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l, false)
+	defer srv.Shutdown(context.Background())
+	body := "From: a@b.example\r\nSubject: x\r\n\r\n" + strings.Repeat(strings.Repeat("x", 76)+"\r\n", 5000) // ~390 KB
+	first := make(chan error, 1)
+	go func() {
+		first <- daemontest.SendSMTP(l.Addr().String(), "a@b.example", []string{"soporte@example.com"}, body)
+	}()
+	// The first mail waits in Deliver holding ~390 KB; a second one
+	// would exceed 600 KB.
+	select {
+	case <-desk.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("first mail never reached Deliver")
+	}
+	err = daemontest.SendSMTP(l.Addr().String(), "a@b.example", []string{"soporte@example.com"}, body)
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 452 {
+		t.Fatalf("second mail over the budget: %v, want 452", err)
+	}
+	desk.release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatalf("first mail: %v", err)
+	}
+}
+
+// slowDesk holds each delivery until released.
+type slowDesk struct{ entered, release chan struct{} }
+
+func (slowDesk) CheckRecipient(string) error { return nil }
+func (d slowDesk) Deliver(context.Context, intake.Envelope, []byte) (intake.Result, error) {
+	d.entered <- struct{}{}
+	<-d.release
+	return intake.Result{}, nil
+}
