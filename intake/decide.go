@@ -364,16 +364,13 @@ func (a *action) maybeAck() error {
 		return nil
 	}
 	limit := in.cfg.Server.AutoreplyLimitPerHour
-	n, err := a.tx.CountAutoreplies(from, in.now.Add(-time.Hour))
+	n, err := a.tx.CountAcks(from, in.now.Add(-time.Hour))
 	if err != nil {
 		return err
 	}
 	if limit > 0 && n >= limit {
 		a.d.Log.Warn("acknowledgement suppressed: per-sender limit reached", "ticket", a.tk.Number, "limit", limit)
 		return a.event("autoreply_suppressed", "system", fmt.Sprintf("%d automatic answers to this sender in the last hour", n))
-	}
-	if err := a.tx.RecordAutoreply(from, in.now); err != nil {
-		return err
 	}
 	p, err := a.threadParams(in.p.MessageID)
 	if err != nil {

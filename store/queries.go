@@ -379,24 +379,14 @@ func (t *Tx) Events(ticket int64) ([]Event, error) {
 	return out, rows.Err()
 }
 
-// CountAutoreplies counts automatic answers sent to addr since a moment.
-func (t *Tx) CountAutoreplies(addr string, since time.Time) (int, error) {
+// CountAcks counts the acknowledgements queued for addr since a moment.
+func (t *Tx) CountAcks(addr string, since time.Time) (int, error) {
 	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM autoreplies WHERE addr = ? AND at >= ?`, strings.ToLower(addr), ms(since)).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND rcpt = ? AND created_at >= ?`, strings.ToLower(addr), ms(since)).Scan(&n)
 	if err != nil {
-		return 0, wrapErr("count autoreplies", err)
+		return 0, wrapErr("count acknowledgements", err)
 	}
 	return n, nil
-}
-
-// RecordAutoreply notes an automatic answer to addr, and forgets old ones.
-func (t *Tx) RecordAutoreply(addr string, at time.Time) error {
-	addr = strings.ToLower(addr)
-	if _, err := t.exec("prune autoreplies", `DELETE FROM autoreplies WHERE addr = ? AND at < ?`, addr, ms(at.Add(-24*time.Hour))); err != nil {
-		return err
-	}
-	_, err := t.exec("record autoreply", `INSERT INTO autoreplies(addr, at) VALUES (?, ?)`, addr, ms(at))
-	return err
 }
 
 // Enqueue adds an outbox row.

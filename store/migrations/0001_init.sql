@@ -93,12 +93,9 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(next_at) WHERE state = 'queued';
 CREATE INDEX outbox_ticket ON outbox(ticket);
 
--- Automatic answers per sender, for the per-sender rate limit.
-CREATE TABLE autoreplies (
-	addr TEXT NOT NULL,
-	at   INTEGER NOT NULL
-);
-CREATE INDEX autoreplies_addr ON autoreplies(addr, at);
+-- Acknowledgements per sender, for the per-sender rate limit: the outbox
+-- row of an acknowledgement is its record.
+CREATE INDEX outbox_acks ON outbox(rcpt, created_at) WHERE kind = 'ack';
 
 CREATE TABLE tags (
 	ticket INTEGER NOT NULL REFERENCES tickets(number),
