@@ -55,7 +55,7 @@ type Store struct {
 	closed  bool
 	done    chan struct{}
 
-	stopCkpt chan struct{}
+	stop chan struct{} // ends the background loops
 }
 
 type job struct {
@@ -110,7 +110,7 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{}), stopCkpt: make(chan struct{}),
+	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{}), stop: make(chan struct{}),
 		wStmts: newStmtCache(w)}
 	if err := s.migrate(); err != nil {
 		w.Close()
@@ -119,6 +119,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	go s.writer()
 	go s.checkpointer()
+	go s.searchIndexer()
 	return s, nil
 }
 
@@ -146,7 +147,7 @@ func (s *Store) checkpointer() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stopCkpt:
+		case <-s.stop:
 			return
 		case <-t.C:
 			s.w.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
@@ -165,7 +166,7 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.closeMu.Unlock()
 	<-s.done
-	close(s.stopCkpt)
+	close(s.stop)
 	// Move what this process wrote into the main file. PASSIVE: a
 	// short-lived process (inject) must never wait here for another's readers.
 	s.w.Exec("PRAGMA wal_checkpoint(PASSIVE)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,5 +132,45 @@ func TestClaimIsExclusive(t *testing.T) {
 	}
 	if !got[0] || got[1] {
 		t.Fatalf("claims = %v, want exactly the first", got)
+	}
+}
+
+// New messages become searchable in batches, off the commit of each mail.
+func TestSearchIndexCatchesUp(t *testing.T) {
+	s, _ := openTest(t)
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	var number int64
+	for i := 0; i < 250; i++ {
+		if err := s.Update(context.Background(), func(tx *Tx) error {
+			if number == 0 {
+				tk, err := newTicket(tx, "searchable")
+				if err != nil {
+					return err
+				}
+				number = tk.Number
+			}
+			text := "una consulta normal"
+			if i == 237 {
+				text = "la factura duplicada del mes"
+			}
+			return tx.InsertMessage(&Message{Ticket: number, Author: AuthorCustomer, Subject: "hola", Text: text, NewText: text, CreatedAt: at})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.IndexSearch(context.Background())
+	if err != nil || n != 250 {
+		t.Fatalf("IndexSearch = %d, %v; want 250", n, err)
+	}
+	if n, _ := s.IndexSearch(context.Background()); n != 0 {
+		t.Fatalf("second IndexSearch indexed %d again", n)
+	}
+	var hits []SearchHit
+	s.View(context.Background(), func(tx *Tx) error {
+		hits, err = tx.Search(SearchQuery{Text: "factura"})
+		return err
+	})
+	if err != nil || len(hits) != 1 || hits[0].Ticket.Number != number || !strings.Contains(hits[0].Snippet, "[factura]") {
+		t.Fatalf("search after indexing: %+v %v", hits, err)
 	}
 }

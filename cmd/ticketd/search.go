@@ -46,6 +46,12 @@ func runTicketsSearch(env *cmdEnv, args []string) int {
 		return code
 	}
 	defer st.Close()
+	// A running daemon indexes new mail within a second; catch up here so
+	// that a search always sees everything stored, daemon or not.
+	if _, err := st.IndexSearch(context.Background()); err != nil {
+		fmt.Fprintf(env.stderr, "ticketd: updating the search index: %v\n", err)
+		return exitTempFail
+	}
 	out := []searchHitJSON{}
 	err := st.View(context.Background(), func(tx *store.Tx) error {
 		hits, err := tx.Search(store.SearchQuery{Text: query, Status: *status, Limit: *limit})

@@ -15,13 +15,21 @@ CREATE VIRTUAL TABLE message_search USING fts5(
 	content = 'messages', content_rowid = 'id',
 	tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
-	INSERT INTO message_search(rowid, subject, new_text) VALUES (new.id, new.subject, new.new_text);
-END;
-CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+-- Indexing runs in the background, in batches, off the path of the 250
+-- (Store.IndexSearch): indexing each mail inside its own commit cost about
+-- 15 % of ingest throughput. search_state says how far the index reaches;
+-- updates and deletes touch the index only for rows it already holds.
+CREATE TABLE search_state (
+	id               INTEGER PRIMARY KEY CHECK (id = 1),
+	indexed_through  INTEGER NOT NULL
+);
+INSERT INTO search_state(id, indexed_through) VALUES (1, (SELECT COALESCE(MAX(id), 0) FROM messages));
+CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+	WHEN old.id <= (SELECT indexed_through FROM search_state) BEGIN
 	INSERT INTO message_search(message_search, rowid, subject, new_text) VALUES ('delete', old.id, old.subject, old.new_text);
 END;
-CREATE TRIGGER message_search_update AFTER UPDATE OF subject, new_text ON messages BEGIN
+CREATE TRIGGER message_search_update AFTER UPDATE OF subject, new_text ON messages
+	WHEN old.id <= (SELECT indexed_through FROM search_state) BEGIN
 	INSERT INTO message_search(message_search, rowid, subject, new_text) VALUES ('delete', old.id, old.subject, old.new_text);
 	INSERT INTO message_search(rowid, subject, new_text) VALUES (new.id, new.subject, new.new_text);
 END;
