@@ -294,25 +294,25 @@ func (s *Store) runBatch(batch []*job) {
 			errs[i] = j.ctx.Err()
 			continue
 		}
-		if _, err := sqlTx.Exec(`SAVEPOINT job`); err != nil {
-			errs[i] = wrapErr("savepoint", err)
+		tx := &Tx{tx: sqlTx, ctx: ctx, stmts: s.wStmts}
+		if _, err := tx.exec("savepoint", `SAVEPOINT job`); err != nil {
+			errs[i] = err
 			continue
 		}
-		tx := &Tx{tx: sqlTx, ctx: ctx, stmts: s.wStmts}
 		if err := runJob(j.fn, tx); err != nil {
 			errs[i] = err
-			if _, rerr := sqlTx.Exec(`ROLLBACK TO job`); rerr != nil {
+			if _, rerr := tx.exec("rollback to savepoint", `ROLLBACK TO job`); rerr != nil {
 				// The transaction is unusable: fail everyone.
 				sqlTx.Rollback()
 				for k, j := range batch {
-					j.done <- firstErr(errs[k], wrapErr("rollback to savepoint", rerr))
+					j.done <- firstErr(errs[k], rerr)
 				}
 				return
 			}
 		} else {
 			ok++
 		}
-		sqlTx.Exec(`RELEASE job`)
+		tx.exec("release savepoint", `RELEASE job`)
 	}
 	var cerr error
 	if ok == 0 {
