@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,11 @@ type Options struct {
 	// BusyTimeout is how long a write waits for another process's lock
 	// (default 30 s).
 	BusyTimeout time.Duration
+	// GCPercent is the garbage collector's target (default 300; negative
+	// leaves the runtime's setting, e.g. when GOGC is set). ticketd keeps
+	// little live data between mails, so a higher target trades some memory
+	// (bounded by the mail budget) for about a tenth more mails per second.
+	GCPercent int
 }
 
 // Daemon is a running ticketd.
@@ -162,6 +168,12 @@ func TransportFor(cfg *config.Config) mailer.Transport {
 // Start opens everything and begins serving. A listener that cannot be
 // opened is an error: a daemon that cannot take mail must not pretend.
 func Start(cfg *config.Config, opt Options) (*Daemon, error) {
+	switch {
+	case opt.GCPercent == 0:
+		debug.SetGCPercent(300)
+	case opt.GCPercent > 0:
+		debug.SetGCPercent(opt.GCPercent)
+	}
 	parts, err := OpenParts(cfg, opt)
 	if err != nil {
 		return nil, err

@@ -31,7 +31,11 @@ func runServe(env *cmdEnv, args []string) int {
 		return exitConfig
 	}
 	log := newLogger(env.stderr)
-	d, err := daemon.Start(cfg, daemon.Options{Log: log})
+	opts := daemon.Options{Log: log}
+	if env.getenv("GOGC") != "" {
+		opts.GCPercent = -1 // the admin's GOGC wins
+	}
+	d, err := daemon.Start(cfg, opts)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
 		return exitFailure
