@@ -216,6 +216,7 @@ func (g *Gateway) wait(ctx context.Context, c *imapclient.Client, idle bool) err
 	if err != nil {
 		return err
 	}
+	g.log.Debug("imap idling")
 	t := time.NewTimer(g.cfg.PollInterval.Duration)
 	defer t.Stop()
 	select {

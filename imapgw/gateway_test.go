@@ -62,7 +62,8 @@ func TestIdleWakeUp(t *testing.T) {
 	r := newRig(t, "INBOX", "seen")
 	r.run(imapgw.Options{})
 	waitFor(t, 5*time.Second, func() bool { return r.logs.count("imap connected") == 1 }, r.logs.String)
-	time.Sleep(100 * time.Millisecond) // let the first (empty) pass end and IDLE begin
+	// The first (empty) pass ends and IDLE begins.
+	waitFor(t, 5*time.Second, func() bool { return r.logs.count("imap idling") >= 1 }, r.logs.String)
 
 	sent := time.Now()
 	r.dv.Append("INBOX", mails(newMail("idle1", "despierta"))...)
@@ -81,7 +82,8 @@ func TestServerRestart(t *testing.T) {
 
 	r.dv.Stop()
 	waitFor(t, 5*time.Second, func() bool { return r.logs.count("imap connection lost") == 1 }, r.logs.String)
-	time.Sleep(time.Second) // several reconnect attempts fail meanwhile
+	// Several reconnect attempts fail meanwhile.
+	waitFor(t, 10*time.Second, func() bool { return r.logs.count("imap still unavailable") >= 2 }, r.logs.String)
 	r.dv.Start()
 	r.dv.Append("INBOX", mails(newMail("r2", "después"))...)
 	r.waitTickets(2, 5*time.Second)
