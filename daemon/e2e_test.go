@@ -658,3 +658,27 @@ func TestNoHeaderInjectionThroughCustomerText(t *testing.T) {
 		}
 	}
 }
+
+// No log line carries a reply token: a token opens a ticket's page and
+// its reply addresses. The whole loop runs with debug logging on.
+func TestLogsCarryNoTokens(t *testing.T) {
+	var logs bytes.Buffer
+	e := daemontest.StartLogged(t, "", &logs)
+	tk, ack := openTicket(t, e, "carla@cliente.example", "Tokens fuera del log")
+	custAddr := "soporte+" + tk.Token + "@example.com"
+	anaReply := agentAddress(t, e, tk)
+	e.MustSend("ana@example.com", []string{anaReply}, mail("From: ana@example.com", "To: "+anaReply, "Subject: Re", "", "Respuesta."))
+	e.MustSend("mallory@evil.example", []string{anaReply}, mail("From: mallory@evil.example", "To: "+anaReply, "Subject: Re", "", "spoof"))
+	e.MustSend("carla@cliente.example", []string{custAddr}, mail("From: carla@cliente.example", "To: "+custAddr,
+		"Subject: Re", "Message-ID: "+ack.GetHeader("Message-Id"), "", "Gracias."))
+	e.Send("x@y.example", []string{"ventas+" + tk.Token + "@example.com"}, mail("From: x@y.example", "Subject: x", "", "x"))
+	e.Sink.SetFail(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user <" + custAddr + ">"})
+	e.MustSend("ana@example.com", []string{anaReply}, mail("From: ana@example.com", "To: "+anaReply, "Subject: Re", "", "Otra."))
+	e.Flush()
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged")
+	}
+	if strings.Contains(strings.ToLower(logs.String()), tk.Token) {
+		t.Fatalf("a log line carries the token:\n%s", logs.String())
+	}
+}

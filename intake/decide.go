@@ -473,7 +473,7 @@ func (a *action) unverified(why string) error {
 	if err := a.event("message_in", actorOf(a.in.from()), "not relayed: "+why); err != nil {
 		return err
 	}
-	a.d.Log.Warn("unverified agent path", "ticket", a.tk.Number, "from", a.in.from(), "why", why)
+	a.d.Log.Warn("unverified agent path", "ticket", a.tk.Number, "from", threading.Redact(a.in.from()), "why", threading.Redact(why))
 	return a.notifyAgents(mailer.KindAgentUnverified, m.ID, "")
 }
 

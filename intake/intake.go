@@ -139,7 +139,7 @@ func (d *Desk) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, e
 	if queued && d.Wake != nil {
 		d.Wake()
 	}
-	d.Log.Info("mail delivered", "source", env.Source, "from", p.From.Addr, "msgid", p.MessageID,
+	d.Log.Info("mail delivered", "source", env.Source, "from", threading.Redact(p.From.Addr), "msgid", threading.Redact(p.MessageID),
 		"ticket", res.Tickets, "duplicate", res.Duplicate, "automatic", in.auto, "bytes", len(raw))
 	return res, nil
 }

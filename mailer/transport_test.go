@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,12 +194,4 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-}
-
-func TestRedactTokens(t *testing.T) {
-	in := "RCPT TO <soporte+abcdefghijklmnopqrstuvwx-a-abcdefghijklmnop@example.com>: 550 no; from soporte+abcdefghijklmnopqrstuvwx@example.com"
-	got := redactTokens(in)
-	if strings.Contains(got, "abcdefghijklmnopqrstuvwx") || !strings.Contains(got, "soporte+…@example.com") {
-		t.Fatalf("redactTokens = %q", got)
-	}
 }

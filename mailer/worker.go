@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/ticketd/ticketd/store"
@@ -173,12 +172,12 @@ func (w *Worker) deliver(ctx context.Context, o *store.Outgoing) (bool, error) {
 	if !giveUp {
 		next := now.Add(Backoff(o.Attempts + 1))
 		w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
-			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", redactTokens(sendErr.Error()))
+			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", threading.Redact(sendErr.Error()))
 		return false, w.Store.Update(ctx, func(tx *store.Tx) error {
 			return tx.MarkRetry(o.ID, next, sendErr.Error())
 		})
 	}
-	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", redactTokens(sendErr.Error()))
+	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", threading.Redact(sendErr.Error()))
 	return false, w.Store.Update(ctx, func(tx *store.Tx) error {
 		if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
 			return err
@@ -233,14 +232,4 @@ func Backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	return min(d, 2*time.Hour)
-}
-
-// tokenInAddress matches the token part of our reply addresses
-// (local+TOKEN…@), which a smarthost may quote back in its error text.
-var tokenInAddress = regexp.MustCompile(`\+[a-z2-7]{24}[a-z0-9-]*@`)
-
-// redactTokens keeps reply tokens out of log lines: a token is a key to a
-// ticket.
-func redactTokens(s string) string {
-	return tokenInAddress.ReplaceAllString(s, "+…@")
 }

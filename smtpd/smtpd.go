@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketd/ticketd/intake"
+	"github.com/ticketd/ticketd/threading"
 )
 
 // Deliverer is what a session needs of intake.
@@ -186,7 +187,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err := ss.srv.desk.CheckRecipient(to); err != nil {
-		ss.srv.log.Info("recipient refused", "rcpt", redact(to), "remote", ss.conn.Conn().RemoteAddr().String())
+		ss.srv.log.Info("recipient refused", "rcpt", threading.Redact(to), "remote", ss.conn.Conn().RemoteAddr().String())
 		return errUnknownRcpt
 	}
 	ss.mu.Lock()
@@ -198,34 +199,22 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (ss *session) Data(r io.Reader) error {
 	ss.srv.inflight.Add(1)
 	defer ss.srv.inflight.Done()
+	// Mail is held in memory until it is committed; all sessions together
+	// stay within the budget, and a session that would exceed it is asked
+	// to come back later instead.
+	br := &budgetReader{r: r, srv: ss.srv}
+	defer func() { ss.srv.held.Add(-br.held) }()
 	var buf bytes.Buffer
-	held := int64(0)
-	defer func() { ss.srv.held.Add(-held) }()
-	chunk := make([]byte, 64<<10)
-	for {
-		n, err := r.Read(chunk)
-		if n > 0 {
-			// Mail is held in memory until it is committed; all sessions
-			// together stay within the budget, and a session that would
-			// exceed it is asked to come back later instead.
-			if ss.srv.held.Add(int64(n)) > ss.srv.opt.MemoryBudget {
-				ss.srv.held.Add(-int64(n))
-				io.Copy(io.Discard, r)
-				ss.srv.log.Warn("mail deferred: memory budget for mail in flight is used up", "budget", ss.srv.opt.MemoryBudget)
-				return errBusy
-			}
-			held += int64(n)
-			buf.Write(chunk[:n])
+	if _, err := buf.ReadFrom(br); err != nil {
+		switch {
+		case errors.Is(err, errOverBudget):
+			io.Copy(io.Discard, r)
+			ss.srv.log.Warn("mail deferred: memory budget for mail in flight is used up", "budget", ss.srv.opt.MemoryBudget)
+			return errBusy
+		case errors.Is(err, smtp.ErrDataTooLarge):
+			return errTooBig
 		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if errors.Is(err, smtp.ErrDataTooLarge) {
-				return errTooBig
-			}
-			return err
-		}
+		return err
 	}
 	ss.mu.Lock()
 	env := intake.Envelope{Source: ss.source, From: ss.from, Rcpts: append([]string(nil), ss.rcpts...)}
@@ -243,7 +232,7 @@ func (ss *session) Data(r io.Reader) error {
 	case errors.Is(err, intake.ErrUnknownRecipient):
 		return errUnknownRcpt
 	default:
-		ss.srv.log.Error("delivery failed, answered 451", "source", ss.source, "err", err)
+		ss.srv.log.Error("delivery failed, answered 451", "source", ss.source, "err", threading.Redact(err.Error()))
 		return errTemporary
 	}
 }
@@ -335,23 +324,30 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// redact keeps a log line free of reply tokens: only the part before '+'.
-func redact(addr string) string {
-	for i := 0; i < len(addr); i++ {
-		if addr[i] == '+' {
-			j := bytes.IndexByte([]byte(addr[i:]), '@')
-			if j < 0 {
-				return addr[:i] + "+…"
-			}
-			return addr[:i] + "+…" + addr[i+j:]
-		}
-	}
-	return addr
-}
-
 type errorLog struct{ l *slog.Logger }
 
 func (e errorLog) Printf(format string, v ...any) {
 	e.l.Debug("smtp", "msg", fmt.Sprintf(format, v...))
 }
 func (e errorLog) Println(v ...any) { e.l.Debug("smtp", "msg", fmt.Sprint(v...)) }
+
+var errOverBudget = errors.New("smtpd: memory budget exceeded")
+
+// budgetReader reserves each byte it reads from the server's budget.
+type budgetReader struct {
+	r    io.Reader
+	srv  *Server
+	held int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		if b.srv.held.Add(int64(n)) > b.srv.opt.MemoryBudget {
+			b.srv.held.Add(-int64(n))
+			return 0, errOverBudget
+		}
+		b.held += int64(n)
+	}
+	return n, err
+}

@@ -109,6 +109,13 @@ type Env struct {
 // at the end of the test.
 func Start(t testing.TB, cfgText string) *Env {
 	t.Helper()
+	return StartLogged(t, cfgText, nil)
+}
+
+// StartLogged is Start with every log line, debug included, written to w
+// (nil: warnings and errors go to the test's log).
+func StartLogged(t testing.TB, cfgText string, w io.Writer) *Env {
+	t.Helper()
 	dir := t.TempDir()
 	if cfgText == "" {
 		cfgText = BaseConfig(dir)
@@ -127,6 +134,9 @@ func Start(t testing.TB, cfgText string) *Env {
 	cfg.Outbound.SMTPAddr = e.Sink.Addr
 	cfg.Outbound.SMTPStartTLS = "none"
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if w != nil {
+		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	d, err := daemon.Start(cfg, daemon.Options{Now: e.Clock.Now, Log: log, ManualOutbox: true})
 	if err != nil {
 		t.Fatalf("daemon: %v", err)
