@@ -54,24 +54,14 @@ func (t *Tx) indexSearchBatch() (int, error) {
 // while a daemon runs.
 const searchIndexInterval = time.Second
 
-// searchIndexer keeps the index current in the background until the store
-// closes. A quick read decides whether there is anything to do, so an idle
-// daemon does not write.
-func (s *Store) searchIndexer() {
-	t := time.NewTicker(searchIndexInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		var pending bool
-		s.View(context.Background(), func(tx *Tx) error {
-			return tx.tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM messages WHERE id > (SELECT indexed_through FROM search_state WHERE id = 1))`).Scan(&pending)
-		})
-		if pending {
-			s.IndexSearch(context.Background())
-		}
+// indexIfPending keeps the index current in the background. A quick read
+// decides whether there is anything to do, so an idle daemon does not write.
+func (s *Store) indexIfPending() {
+	var pending bool
+	s.View(context.Background(), func(tx *Tx) error {
+		return tx.queryRow(`SELECT EXISTS (SELECT 1 FROM messages WHERE id > (SELECT indexed_through FROM search_state WHERE id = 1))`).Scan(&pending)
+	})
+	if pending {
+		s.IndexSearch(context.Background())
 	}
 }

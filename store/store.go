@@ -118,8 +118,8 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	go s.writer()
-	go s.checkpointer()
-	go s.searchIndexer()
+	go s.every(checkpointInterval, s.checkpoint)
+	go s.every(searchIndexInterval, s.indexIfPending)
 	return s, nil
 }
 
@@ -140,17 +140,22 @@ func init() {
 // checkpointInterval is how often the background checkpoint runs.
 const checkpointInterval = 500 * time.Millisecond
 
-// checkpointer copies committed WAL frames into the database file, beside
-// the writer (PASSIVE never blocks it), until the store closes.
-func (s *Store) checkpointer() {
-	t := time.NewTicker(checkpointInterval)
+// checkpoint copies committed WAL frames into the database file, beside
+// the writer (PASSIVE never blocks it).
+func (s *Store) checkpoint() {
+	s.w.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+}
+
+// every runs fn each interval until the store closes.
+func (s *Store) every(interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.w.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+			fn()
 		}
 	}
 }
