@@ -82,6 +82,9 @@ func (d *Desk) decide(tx *store.Tx, in *incoming, tg target, raw *store.Raw) (ou
 	default:
 		err = a.customerReply()
 	}
+	if err == nil {
+		err = a.flush()
+	}
 	if err != nil {
 		return outcome{}, err
 	}
@@ -190,6 +193,8 @@ type action struct {
 	// thread memoizes ThreadIDs: an action writes one mail and then asks
 	// for its thread several times.
 	thread *[2]string
+	events []*store.Event
+	outs   []*store.Outgoing
 }
 
 func (a *action) lang() string {
@@ -238,11 +243,27 @@ func (a *action) storeMessage(author string, internal, unverified bool) (*store.
 	return m, a.tx.InsertMessage(m)
 }
 
+// event records a history entry; entries are written together by flush.
 func (a *action) event(typ, actor, detail string) error {
-	return a.tx.AddEvent(&store.Event{Ticket: a.tk.Number, Type: typ, Actor: actor, At: a.in.now, Detail: detail})
+	a.events = append(a.events, &store.Event{Ticket: a.tk.Number, Type: typ, Actor: actor, At: a.in.now, Detail: detail})
+	return nil
 }
 
-// enqueue writes one outgoing mail, born in this transaction.
+// flush writes the history entries and outgoing mails the action
+// collected, one statement each: fewer statements on the single writer.
+func (a *action) flush() error {
+	if err := a.tx.AddEvents(a.events); err != nil {
+		return err
+	}
+	if err := a.tx.EnqueueAll(a.outs); err != nil {
+		return err
+	}
+	a.queued = a.queued || len(a.outs) > 0
+	a.events, a.outs = nil, nil
+	return nil
+}
+
+// enqueue adds one outgoing mail, born in this transaction (see flush).
 func (a *action) enqueue(kind, rcpt string, msgRef int64, p mailer.Params) error {
 	if p.Lang == "" {
 		p.Lang = a.lang()
@@ -257,10 +278,7 @@ func (a *action) enqueue(kind, rcpt string, msgRef int64, p mailer.Params) error
 		CreatedAt:  a.in.now,
 		NextAt:     a.in.now,
 	}
-	if err := a.tx.Enqueue(o); err != nil {
-		return err
-	}
-	a.queued = true
+	a.outs = append(a.outs, o)
 	return nil
 }
 

@@ -352,11 +352,25 @@ func (t *Tx) MessagesByMessageID(id string) ([]MessageRef, error) {
 }
 
 // AddEvent appends to a ticket's history.
-func (t *Tx) AddEvent(e *Event) error {
-	id, err := t.insert("add event", `INSERT INTO events(ticket, type, actor, at, detail) VALUES (?,?,?,?,?)`,
-		e.Ticket, e.Type, e.Actor, ms(e.At), e.Detail)
-	e.ID = id
-	return err
+func (t *Tx) AddEvent(e *Event) error { return t.AddEvents([]*Event{e}) }
+
+// AddEvents appends several entries, in order, in one statement.
+func (t *Tx) AddEvents(es []*Event) error {
+	if len(es) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 5*len(es))
+	for _, e := range es {
+		args = append(args, e.Ticket, e.Type, e.Actor, ms(e.At), e.Detail)
+	}
+	last, err := t.insert("add event", `INSERT INTO events(ticket, type, actor, at, detail) VALUES `+placeholders(len(es), "(?,?,?,?,?)"), args...)
+	if err != nil {
+		return err
+	}
+	for i, e := range es {
+		e.ID = last - int64(len(es)-1-i)
+	}
+	return nil
 }
 
 // Events returns a ticket's history, oldest first.
@@ -390,19 +404,40 @@ func (t *Tx) CountAcks(addr string, since time.Time) (int, error) {
 }
 
 // Enqueue adds an outbox row.
-func (t *Tx) Enqueue(o *Outgoing) error {
-	if o.Params == "" {
-		o.Params = "{}"
+func (t *Tx) Enqueue(o *Outgoing) error { return t.EnqueueAll([]*Outgoing{o}) }
+
+// EnqueueAll adds outbox rows in one statement: a mail usually causes
+// several (acknowledgement, one notification per agent).
+func (t *Tx) EnqueueAll(os []*Outgoing) error {
+	if len(os) == 0 {
+		return nil
 	}
-	if o.State == "" {
-		o.State = OutQueued
+	q := `INSERT INTO outbox(ticket, kind, rcpt, message_ref, message_id, params, state, created_at, next_at, attempts, last_error) VALUES ` +
+		placeholders(len(os), "(?,?,?,?,?,?,?,?,?,0,'')")
+	args := make([]any, 0, 9*len(os))
+	for _, o := range os {
+		if o.Params == "" {
+			o.Params = "{}"
+		}
+		if o.State == "" {
+			o.State = OutQueued
+		}
+		args = append(args, nullID(o.Ticket), o.Kind, o.Rcpt, nullID(o.MessageRef), o.MessageID, o.Params, o.State, ms(o.CreatedAt), ms(o.NextAt))
 	}
-	id, err := t.insert("enqueue",
-		`INSERT INTO outbox(ticket, kind, rcpt, message_ref, message_id, params, state, created_at, next_at, attempts, last_error)
-		 VALUES (?,?,?,?,?,?,?,?,?,0,'')`,
-		nullID(o.Ticket), o.Kind, o.Rcpt, nullID(o.MessageRef), o.MessageID, o.Params, o.State, ms(o.CreatedAt), ms(o.NextAt))
-	o.ID = id
-	return err
+	last, err := t.insert("enqueue", q, args...)
+	if err != nil {
+		return err
+	}
+	// One INSERT gives its rows consecutive ids, the last one reported.
+	for i, o := range os {
+		o.ID = last - int64(len(os)-1-i)
+	}
+	return nil
+}
+
+// placeholders repeats one row's "(?,…)" n times, comma separated.
+func placeholders(n int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
 const outCols = `id, COALESCE(ticket,0), kind, rcpt, COALESCE(message_ref,0), message_id, params, state, created_at, next_at, attempts, last_error, COALESCE(sent_at,0)`
