@@ -12,6 +12,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+	// Time zone data in the binary: [server] time_zone must load on minimal
+	// images without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/ticketd/ticketd/config"
 )
