@@ -28,10 +28,17 @@ type Deliverer interface {
 	Deliver(ctx context.Context, env intake.Envelope, raw []byte) (intake.Result, error)
 }
 
+// StateStore keeps the gateway's position (UIDVALIDITY, last UID); a
+// *store.Store is one.
+type StateStore interface {
+	View(ctx context.Context, fn func(*store.Tx) error) error
+	Update(ctx context.Context, fn func(*store.Tx) error) error
+}
+
 // Options are what a Gateway needs besides its [[imap]] entry.
 type Options struct {
 	Desk  Deliverer
-	Store *store.Store
+	Store StateStore
 	// MaxMessageBytes returns the size limit in force ([smtp].max_message_bytes);
 	// 0 or nil means no limit.
 	MaxMessageBytes func() int64

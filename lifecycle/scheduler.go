@@ -13,13 +13,20 @@ import (
 	"github.com/ticketd/ticketd/threading"
 )
 
+// Store is what a scheduler pass needs of the database: read and write
+// transactions over the store's types. A *store.Store is one.
+type Store interface {
+	View(ctx context.Context, fn func(*store.Tx) error) error
+	Update(ctx context.Context, fn func(*store.Tx) error) error
+}
+
 // Scheduler reminds customers of pending tickets and closes the tickets they
 // abandoned. A pass is stateless: everything it needs is in the database, so
 // a daemon that was down simply finds more work due, and `ticketd sweep` may
 // run beside `ticketd serve` (every change is re-checked inside the
 // transaction that makes it, so no ticket is reminded or closed twice).
 type Scheduler struct {
-	Store  *store.Store
+	Store  Store
 	Config func() *config.Config
 	// Now is the moment a pass acts as of: its decisions and events.
 	Now func() time.Time
