@@ -48,6 +48,10 @@ type SMTP struct {
 	Listen          string `toml:"listen"`
 	LMTPListen      string `toml:"lmtp_listen"`
 	MaxMessageBytes int64  `toml:"max_message_bytes"`
+	// TLSCertFile and TLSKeyFile (PEM) turn on STARTTLS for SMTP, which
+	// mail servers expect on port 25.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 }
 
 // HTTP configures the status page listener.
@@ -246,6 +250,8 @@ func (c *Config) resolvePaths(path string) {
 	resolve(&c.Server.DataDir)
 	resolve(&c.Server.TemplatesDir)
 	resolve(&c.Outbound.Dir)
+	resolve(&c.SMTP.TLSCertFile)
+	resolve(&c.SMTP.TLSKeyFile)
 	if sock, ok := strings.CutPrefix(c.SMTP.LMTPListen, "unix:"); ok && sock != "" {
 		resolve(&sock)
 		c.SMTP.LMTPListen = "unix:" + sock

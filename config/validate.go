@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/mail"
@@ -78,6 +79,17 @@ func (c *Config) validateListeners(p *problems) {
 	}
 	if c.SMTP.MaxMessageBytes <= 0 {
 		p.add("smtp.max_message_bytes", "must be greater than 0, e.g. 26214400 (25 MiB)")
+	}
+	switch cert, key := c.SMTP.TLSCertFile, c.SMTP.TLSKeyFile; {
+	case cert == "" && key == "":
+	case cert == "":
+		p.add("smtp.tls_cert_file", "is needed with smtp.tls_key_file: the PEM certificate (chain) for STARTTLS")
+	case key == "":
+		p.add("smtp.tls_key_file", "is needed with smtp.tls_cert_file: the PEM private key for STARTTLS")
+	default:
+		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+			p.add("smtp.tls_cert_file", "cannot be loaded with smtp.tls_key_file: %v", err)
+		}
 	}
 	if c.HTTP.Listen != "" {
 		if err := checkHostPort(c.HTTP.Listen, "127.0.0.1:8080"); err != "" {

@@ -32,6 +32,8 @@ func TestEachProblemNamesKeyAndLine(t *testing.T) {
 		{"lmtp empty unix", "[smtp]\nlmtp_listen = \"unix:\"", "smtp.lmtp_listen", 2, "socket path"},
 		{"lmtp bad", "[smtp]\nlmtp_listen = \"/run/lmtp.sock\"", "smtp.lmtp_listen", 2, "unix:"},
 		{"max_message_bytes", "[smtp]\nmax_message_bytes = 0", "smtp.max_message_bytes", 2, "greater than 0"},
+		{"tls key without cert", "[smtp]\ntls_key_file = \"key.pem\"", "smtp.tls_cert_file", 1, "tls_key_file"},
+		{"tls cert unreadable", "[smtp]\ntls_cert_file = \"no-cert.pem\"\ntls_key_file = \"no-key.pem\"", "smtp.tls_cert_file", 2, "no-cert.pem"},
 		{"http.listen", "[http]\nlisten = \"localhost\"", "http.listen", 2, "turn the status page off"},
 		{"transport", "[outbound]\ntransport = \"sendmail\"", "outbound.transport", 2, `"dir"`},
 		{"dir needed", "[outbound]\ndir = \"\"", "outbound.dir", 2, "must be set"},

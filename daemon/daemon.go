@@ -6,6 +6,7 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ticketd/ticketd/config"
@@ -66,6 +68,7 @@ type Daemon struct {
 	listeners []net.Listener
 	mu        sync.Mutex
 	hooks     []func(*config.Config)
+	cert      atomic.Pointer[tls.Certificate]
 	stops     []func(context.Context) error
 }
 
@@ -183,7 +186,19 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		log = slog.Default()
 	}
 	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
-	d.SMTP = smtpd.New(parts.Desk, smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log})
+	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log}
+	if cfg.SMTP.TLSCertFile != "" {
+		if err := d.loadCert(cfg); err != nil {
+			parts.Store.Close()
+			return nil, err
+		}
+		// The certificate is looked up per handshake, so a renewed one is
+		// picked up by SIGHUP without dropping connections.
+		smtpOpts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return d.cert.Load(), nil
+		}}
+	}
+	d.SMTP = smtpd.New(parts.Desk, smtpOpts)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 
@@ -249,9 +264,25 @@ func (d *Daemon) OnReload(fn func(*config.Config)) {
 // Config returns the configuration in force.
 func (d *Daemon) Config() *config.Config { return d.Desk.Config() }
 
+// loadCert reads the STARTTLS certificate named by cfg.
+func (d *Daemon) loadCert(cfg *config.Config) error {
+	cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLSCertFile, cfg.SMTP.TLSKeyFile)
+	if err != nil {
+		return fmt.Errorf("smtp.tls_cert_file: %w", err)
+	}
+	d.cert.Store(&cert)
+	return nil
+}
+
 // Reload puts a new, already validated configuration in force. Listeners
-// and the data directory stay as they were started.
+// and the data directory stay as they were started; a STARTTLS certificate
+// is read again (turning STARTTLS on or off needs a restart).
 func (d *Daemon) Reload(cfg *config.Config) {
+	if cfg.SMTP.TLSCertFile != "" && d.cert.Load() != nil {
+		if err := d.loadCert(cfg); err != nil {
+			d.log.Error("keeping the old STARTTLS certificate", "err", err)
+		}
+	}
 	d.Desk.SetConfig(cfg)
 	d.SMTP.SetMaxMessageBytes(cfg.SMTP.MaxMessageBytes)
 	d.mu.Lock()

@@ -6,6 +6,7 @@ package smtpd
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,8 @@ type Options struct {
 	Hostname        string
 	MaxMessageBytes int64
 	MaxRecipients   int // default 100
+	// TLSConfig, when set, offers STARTTLS.
+	TLSConfig *tls.Config
 	// MemoryBudget bounds the bytes of mail all sessions hold in memory
 	// before commit (default: four maximum-size mails, at least 256 MiB).
 	MemoryBudget int64
@@ -88,6 +91,7 @@ func (s *Server) Serve(l net.Listener, lmtp bool) error {
 	srv.ReadTimeout = 5 * time.Minute
 	srv.WriteTimeout = 5 * time.Minute
 	srv.ErrorLog = errorLog{s.log}
+	srv.TLSConfig = s.opt.TLSConfig
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()

@@ -3,10 +3,19 @@ package smtpd_test
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -223,4 +232,57 @@ func (d slowDesk) Deliver(context.Context, intake.Envelope, []byte) (intake.Resu
 	d.entered <- struct{}{}
 	<-d.release
 	return intake.Result{}, nil
+}
+
+// With a certificate configured, SMTP offers STARTTLS, as mail servers
+// expect on port 25, and mail sent over it is taken as usual.
+func TestStartTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeSelfSigned(t, dir)
+	cfg := strings.Replace(daemontest.BaseConfig(dir), "max_message_bytes = 5000000",
+		fmt.Sprintf("max_message_bytes = 5000000\ntls_cert_file = %q\ntls_key_file = %q", certFile, keyFile), 1)
+	e := daemontest.Start(t, cfg)
+	conn, err := net.Dial("tcp", e.D.SMTPAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.NewClientStartTLS(conn, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	defer c.Close()
+	if err := c.SendMail("carla@cliente.example", []string{"soporte@example.com"},
+		strings.NewReader("From: carla@cliente.example\r\nSubject: Cifrado\r\n\r\nhola\r\n")); err != nil {
+		t.Fatalf("send over TLS: %v", err)
+	}
+	if state, ok := c.TLSConnectionState(); !ok || !state.HandshakeComplete || state.Version < tls.VersionTLS12 {
+		t.Fatalf("no TLS 1.2+ session: ok=%v version=%x", ok, state.Version)
+	}
+	var tk *store.Ticket
+	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+		tk, err = tx.TicketByNumber(1)
+		return err
+	})
+	if err != nil || tk.Subject != "Cifrado" {
+		t.Fatalf("mail over STARTTLS not stored: %v", err)
+	}
+}
+
+func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tickets.example.com"},
+		DNSNames: []string{"tickets.example.com"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
 }
