@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,7 +106,12 @@ func (t SMTPTransport) Send(ctx context.Context, _ int64, m *Composed) error {
 			return classify("AUTH", err)
 		}
 	}
-	if err := c.Mail(m.From, nil); err != nil {
+	var opts *smtp.MailOptions
+	if !isASCII(m.From) || slices.ContainsFunc(m.Rcpts, func(r string) bool { return !isASCII(r) }) {
+		// An internationalized address needs SMTPUTF8 (RFC 6531).
+		opts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := c.Mail(m.From, opts); err != nil {
 		return classify("MAIL FROM", err)
 	}
 	for _, r := range m.Rcpts {
@@ -178,4 +184,13 @@ func (t SMTPTransport) connect(ctx context.Context, timeout time.Duration) (*smt
 		return nil, classify("EHLO", err)
 	}
 	return c, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -92,6 +92,9 @@ func (s *Server) Serve(l net.Listener, lmtp bool) error {
 	srv.WriteTimeout = 5 * time.Minute
 	srv.ErrorLog = errorLog{s.log}
 	srv.TLSConfig = s.opt.TLSConfig
+	// Customers with internationalized addresses (josé@…) must reach us;
+	// intake keeps addresses as UTF-8 strings throughout.
+	srv.EnableSMTPUTF8 = true
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()

@@ -286,3 +286,38 @@ func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 	return certFile, keyFile
 }
+
+func TestInternationalizedSender(t *testing.T) {
+	e := daemontest.Start(t, "")
+	c, err := smtp.Dial(e.D.SMTPAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("josé@ejemplo.es", &smtp.MailOptions{UTF8: true}); err != nil {
+		t.Fatalf("MAIL FROM with SMTPUTF8: %v", err)
+	}
+	if err := c.Rcpt("soporte@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "From: José Núñez <josé@ejemplo.es>\r\nSubject: Pedido\r\n\r\nHola.\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var tk *store.Ticket
+	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+		tk, err = tx.TicketByNumber(1)
+		return err
+	})
+	if err != nil || tk.RequesterAddr != "josé@ejemplo.es" || tk.RequesterName != "José Núñez" {
+		t.Fatalf("ticket %+v, %v", tk, err)
+	}
+	sent := e.Flush()
+	if got := daemontest.To(sent, "josé@ejemplo.es"); len(got) != 1 {
+		t.Fatalf("no acknowledgement to the internationalized address: %d mails", len(sent))
+	}
+}
