@@ -112,6 +112,12 @@ func (t SMTPTransport) Send(ctx context.Context, _ int64, m *Composed) error {
 		opts = &smtp.MailOptions{UTF8: true}
 	}
 	if err := c.Mail(m.From, opts); err != nil {
+		if opts != nil {
+			if ok, _ := c.Extension("SMTPUTF8"); !ok {
+				// Retrying cannot help: this smarthost cannot carry the address.
+				return &PermanentError{fmt.Errorf("MAIL FROM: the smarthost does not support SMTPUTF8, needed for an internationalized address: %w", err)}
+			}
+		}
 		return classify("MAIL FROM", err)
 	}
 	for _, r := range m.Rcpts {

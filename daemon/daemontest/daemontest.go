@@ -229,6 +229,7 @@ func NewSink(t testing.TB) *Sink {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	srv.Domain = "smarthost.test"
 	srv.AllowInsecureAuth = true
+	srv.EnableSMTPUTF8 = true
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
