@@ -327,3 +327,20 @@ func lockDatabase(t *testing.T, path string) (unlock func()) {
 		db.Close()
 	}
 }
+
+// A daemon that cannot take mail must not pretend: a busy SMTP port ends
+// serve at once, with the key to fix.
+func TestServeFailsLoudlyWhenItCannotListen(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	cfgText := strings.Replace(daemontest.BaseConfig(dir), `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = %q", busy.Addr().String()), 1)
+	_, cfg := writeConfig(t, cfgText)
+	r := runBin(t, "", nil, "serve", "-config", cfg)
+	if r.code != 1 || !strings.Contains(r.stderr, "smtp.listen") {
+		t.Fatalf("serve on a busy port: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
