@@ -157,6 +157,9 @@ func Parse(raw []byte) (*Parsed, error) {
 		}
 		p.Attachments = append(p.Attachments, Part{Index: i, Filename: name, ContentType: ct, Content: part.Content})
 	}
+	var tnefProblems []string
+	p.Attachments, tnefProblems = unpackTNEF(p.Attachments)
+	p.Problems = append(p.Problems, tnefProblems...)
 	for _, e := range env.Errors {
 		p.Problems = append(p.Problems, e.Error())
 	}

@@ -1,6 +1,8 @@
 package message
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,6 +157,78 @@ func FuzzParse(f *testing.F) {
 		}
 		if strings.ContainsAny(p.Subject, "\r\n") {
 			t.Fatalf("subject with a line break")
+		}
+	})
+}
+
+// Outlook's winmail.dat is unpacked: agents get the files inside, byte for
+// byte as MimeKit extracts them.
+func TestTNEFAttachmentsAreUnpacked(t *testing.T) {
+	root := filepath.Join(corpus(t), "jstedfast-MimeKit", "UnitTests", "TestData", "tnef")
+	stream, err := os.ReadFile(filepath.Join(root, "winmail.tnef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := readTNEF(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join(root, "winmail.list"))
+	names := strings.Fields(strings.ReplaceAll(string(want), "Untitled Attachment", "Untitled_Attachment"))
+	if len(files) != len(names) {
+		t.Fatalf("winmail.tnef: %d files, want %d (%v)", len(files), len(names), names)
+	}
+	for i, f := range files {
+		exp, err := os.ReadFile(filepath.Join(root, "winmail", fmt.Sprintf("Untitled Attachment.%d", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.name != "Untitled Attachment" || !bytes.Equal(f.data, exp) {
+			t.Errorf("file %d: name %q, %d bytes; want %d bytes as MimeKit extracts", i, f.name, len(f.data), len(exp))
+		}
+	}
+	stream, _ = os.ReadFile(filepath.Join(root, "christmas.tnef"))
+	files, err = readTNEF(stream)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("christmas.tnef: %d files, %v", len(files), err)
+	}
+	want, _ = os.ReadFile(filepath.Join(root, "christmas.list"))
+	if !strings.Contains(string(want), files[0].name) || files[0].name == "" {
+		t.Errorf("christmas.tnef first file %q not in %q", files[0].name, want)
+	}
+
+	// Through Parse, a real Outlook mail shows the files, not winmail.dat.
+	raw, err := os.ReadFile(filepath.Join(root, "rich-text.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range p.Attachments {
+		if strings.EqualFold(a.Filename, "winmail.dat") || a.Index != i {
+			t.Errorf("attachment %d: %q (index %d)", i, a.Filename, a.Index)
+		}
+	}
+	// A broken container stays as it was.
+	out, problems := unpackTNEF([]Part{{Filename: "winmail.dat", ContentType: "application/ms-tnef", Content: []byte("\x78\x9f\x3e\x22\x00\x00\x01\x02")}})
+	if len(out) != 1 || out[0].Filename != "winmail.dat" || len(problems) != 1 {
+		t.Fatalf("broken TNEF: %+v %v", out, problems)
+	}
+}
+
+func FuzzReadTNEF(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("..", "..", "shared", "corpus", "jstedfast-MimeKit", "UnitTests", "TestData", "tnef", "christmas.tnef")); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("\x78\x9f\x3e\x22\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		files, _ := readTNEF(b)
+		for _, x := range files {
+			if len(x.data) > len(b) {
+				t.Fatalf("file larger than its container")
+			}
 		}
 	})
 }
