@@ -183,7 +183,9 @@ func isDateAddr(s string) bool {
 	if lt < 0 {
 		return false
 	}
-	addr := s[lt+1 : len(s)-1]
+	// HTML-to-text converters may leave spaces inside the brackets
+	// ("&lt; a@b &gt;", as in Yandex's replies).
+	addr := strings.TrimSpace(s[lt+1 : len(s)-1])
 	at := strings.IndexByte(addr, '@')
 	if at <= 0 || at == len(addr)-1 || strings.ContainsAny(addr, " \t<>") || strings.Count(addr, "@") != 1 {
 		return false
