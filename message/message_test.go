@@ -232,3 +232,16 @@ func FuzzReadTNEF(f *testing.F) {
 		}
 	})
 }
+
+func TestTNEFNamesInTheSendersCodePage(t *testing.T) {
+	// A Ukrainian file name as Outlook writes it in code page 1251.
+	if got := decodeString8([]byte("\xc7\xe2\xb3\xf2.docx"), 1251); got != "Звіт.docx" {
+		t.Fatalf("cp1251 name = %q", got)
+	}
+	if got := decodeString8([]byte("Espa\xf1a.pdf"), 1252); got != "España.pdf" {
+		t.Fatalf("cp1252 name = %q", got)
+	}
+	if got := decodeString8([]byte("plain.txt"), 1251); got != "plain.txt" {
+		t.Fatalf("ASCII name = %q", got)
+	}
+}

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // Outlook sometimes wraps a mail's attachments in a TNEF stream
@@ -26,6 +29,7 @@ const (
 	attAttachTitle    = 0x00018010 // its file name
 	attAttachData     = 0x0006800F // its bytes
 	attAttachment     = 0x00069005 // its MAPI properties (long name, bytes)
+	attOemCodepage    = 0x00069007 // the code page of 8-bit strings
 )
 
 // MAPI property ids and types used for attachments.
@@ -59,6 +63,7 @@ func readTNEF(b []byte) ([]tnefFile, error) {
 	}
 	b = b[6:] // signature and legacy key
 	var files []tnefFile
+	codepage := uint32(0)
 	for len(b) > 0 {
 		// level (1 byte), attribute id, length, data, checksum (2 bytes)
 		if len(b) < 9 {
@@ -72,11 +77,15 @@ func readTNEF(b []byte) ([]tnefFile, error) {
 		data := b[9 : 9+n]
 		b = b[9+n+2:]
 		switch id {
+		case attOemCodepage:
+			if len(data) >= 4 {
+				codepage = binary.LittleEndian.Uint32(data)
+			}
 		case attAttachRendData:
 			files = append(files, tnefFile{})
 		case attAttachTitle:
 			if len(files) > 0 {
-				files[len(files)-1].name = string(bytes.TrimRight(data, "\x00"))
+				files[len(files)-1].name = decodeString8(bytes.TrimRight(data, "\x00"), codepage)
 			}
 		case attAttachData:
 			if len(files) > 0 {
@@ -85,7 +94,7 @@ func readTNEF(b []byte) ([]tnefFile, error) {
 		case attAttachment:
 			if len(files) > 0 {
 				f := &files[len(files)-1]
-				name, bin, err := attachProps(data)
+				name, bin, err := attachProps(data, codepage)
 				if err != nil {
 					return files, err
 				}
@@ -137,7 +146,7 @@ func unpackTNEF(parts []Part) (out []Part, problems []string) {
 
 // attachProps reads an attachment's MAPI property list ([MS-OXTNEF]
 // 2.1.3.5) for its long file name and its bytes.
-func attachProps(b []byte) (name string, data []byte, err error) {
+func attachProps(b []byte, codepage uint32) (name string, data []byte, err error) {
 	r := &leReader{b: b}
 	count := r.u32()
 	for i := uint32(0); i < count && r.err == nil; i++ {
@@ -158,7 +167,7 @@ func attachProps(b []byte) (name string, data []byte, err error) {
 				v := r.bytes(int(r.u32()))
 				switch {
 				case id == prAttachLongFilename && base == ptString8:
-					name = string(bytes.TrimRight(v, "\x00"))
+					name = decodeString8(bytes.TrimRight(v, "\x00"), codepage)
 				case id == prAttachLongFilename && base == ptUnicode:
 					name = utf16String(v)
 				case id == prAttachDataBin:
@@ -239,4 +248,42 @@ func (r *leReader) bytes(n int) []byte {
 	v := r.take(n)
 	r.take(pad4(n) - n)
 	return v
+}
+
+// decodeString8 reads an 8-bit TNEF string in the stream's code page
+// (Outlook writes file names in the sender's Windows code page).
+func decodeString8(b []byte, codepage uint32) string {
+	if utf8.Valid(b) {
+		return string(b) // ASCII, or already UTF-8 (code page 65001)
+	}
+	enc := charmap.Windows1252
+	switch codepage {
+	case 1250:
+		enc = charmap.Windows1250
+	case 1251:
+		enc = charmap.Windows1251
+	case 1253:
+		enc = charmap.Windows1253
+	case 1254:
+		enc = charmap.Windows1254
+	case 1255:
+		enc = charmap.Windows1255
+	case 1256:
+		enc = charmap.Windows1256
+	case 1257:
+		enc = charmap.Windows1257
+	case 1258:
+		enc = charmap.Windows1258
+	case 866:
+		enc = charmap.CodePage866
+	case 437:
+		enc = charmap.CodePage437
+	case 850:
+		enc = charmap.CodePage850
+	}
+	out, err := enc.NewDecoder().Bytes(b)
+	if err != nil {
+		return strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	return string(out)
 }
