@@ -108,6 +108,7 @@ func Parse(raw []byte) (*Parsed, error) {
 	if !LooksLikeMail(raw) {
 		return nil, ErrNotMail
 	}
+	raw = withLineFeeds(raw)
 	env, err := fast.ReadEnvelope(bytes.NewReader(withDefaultCharset(raw)))
 	if err == nil && needsDetection(env) {
 		if env2, err2 := slow.ReadEnvelope(bytes.NewReader(raw)); err2 == nil {
@@ -335,4 +336,28 @@ func withDefaultCharset(raw []byte) []byte {
 	out := make([]byte, 0, len(raw)+48)
 	out = append(out, "Content-Type: text/plain; charset=utf-8\r\n"...)
 	return append(out, raw...)
+}
+
+// withLineFeeds turns bare CRs (old Mac line endings, seen in real bounces
+// and auto-replies) into CRLF for parsing; a parser that sees one endless
+// line would miss the headers that mark a mail as automatic. The stored raw
+// bytes are not changed.
+func withLineFeeds(raw []byte) []byte {
+	bare := 0
+	for i, c := range raw {
+		if c == '\r' && (i+1 == len(raw) || raw[i+1] != '\n') {
+			bare++
+		}
+	}
+	if bare == 0 {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+bare)
+	for i, c := range raw {
+		out = append(out, c)
+		if c == '\r' && (i+1 == len(raw) || raw[i+1] != '\n') {
+			out = append(out, '\n')
+		}
+	}
+	return out
 }
