@@ -48,3 +48,44 @@ func TestBouncesAreAutomaticInEveryLineEnding(t *testing.T) {
 		}
 	}
 }
+
+// The delivery reports, read receipts and complaint reports of the MIME
+// corpora are automatic too; ordinary mails of the same corpora are not.
+func TestReportsAreAutomatic(t *testing.T) {
+	root := filepath.Join("..", "..", "shared", "corpus")
+	if _, err := os.Stat(root); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip("corpus not found:", err)
+	}
+	mk := filepath.Join(root, "jstedfast-MimeKit", "UnitTests", "TestData", "messages")
+	reports, _ := filepath.Glob(filepath.Join(root, "jhillyerd-enmime", "dsn", "testdata", "*"))
+	for _, n := range []string{"delivery-status.txt", "delivery-status2.txt", "delivery-status-no-blank-line.txt",
+		"delivery-status-multiple-blank-lines.txt", "disposition-notification.txt", "feedback-report.txt", "bounce.txt"} {
+		reports = append(reports, filepath.Join(mk, n))
+	}
+	check := func(f string, want bool) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := message.Parse(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		sender := "x@example.org"
+		if v := p.Header["Return-Path"]; len(v) > 0 {
+			sender = v[0]
+		}
+		if auto, _ := threading.IsAutomatic(sender, p.Header, nil); auto != want {
+			t.Errorf("%s: automatic = %v, want %v", f, auto, want)
+		}
+	}
+	for _, f := range reports {
+		check(f, true)
+	}
+	for _, n := range []string{"simple-multipart.eml", "japanese.txt", "epilogue.txt"} {
+		check(filepath.Join(mk, n), false)
+	}
+}

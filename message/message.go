@@ -77,10 +77,12 @@ func utf8Default(ctype string) (string, map[string]string, []string, error) {
 	return mt, params, invalid, err
 }
 
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // LooksLikeMail tells whether raw has a header section: the first line is a
 // header field (or a mbox "From " line).
 func LooksLikeMail(raw []byte) bool {
-	raw = bytes.TrimLeft(raw, "\r\n")
+	raw = bytes.TrimLeft(bytes.TrimPrefix(raw, utf8BOM), "\r\n")
 	if len(raw) == 0 {
 		return false
 	}
@@ -108,7 +110,8 @@ func Parse(raw []byte) (*Parsed, error) {
 	if !LooksLikeMail(raw) {
 		return nil, ErrNotMail
 	}
-	raw = withLineFeeds(raw)
+	// A file saved by an editor may start with a byte order mark.
+	raw = withLineFeeds(bytes.TrimPrefix(raw, utf8BOM))
 	env, err := fast.ReadEnvelope(bytes.NewReader(withDefaultCharset(raw)))
 	if err == nil && needsDetection(env) {
 		if env2, err2 := slow.ReadEnvelope(bytes.NewReader(raw)); err2 == nil {
