@@ -82,7 +82,8 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // LooksLikeMail tells whether raw has a header section: the first line is a
 // header field (or a mbox "From " line).
 func LooksLikeMail(raw []byte) bool {
-	raw = bytes.TrimLeft(bytes.TrimPrefix(raw, utf8BOM), "\r\n")
+	// Stray white space before the first field is a broken mail, still a mail.
+	raw = bytes.TrimLeft(bytes.TrimPrefix(raw, utf8BOM), " \t\r\n")
 	if len(raw) == 0 {
 		return false
 	}
@@ -110,8 +111,9 @@ func Parse(raw []byte) (*Parsed, error) {
 	if !LooksLikeMail(raw) {
 		return nil, ErrNotMail
 	}
-	// A file saved by an editor may start with a byte order mark.
-	raw = withLineFeeds(bytes.TrimPrefix(raw, utf8BOM))
+	// A file saved by an editor may start with a byte order mark, a
+	// broken one with white space before its first field.
+	raw = withLineFeeds(bytes.TrimLeft(bytes.TrimPrefix(raw, utf8BOM), " \t"))
 	env, err := fast.ReadEnvelope(bytes.NewReader(withDefaultCharset(raw)))
 	if err == nil && needsDetection(env) {
 		if env2, err2 := slow.ReadEnvelope(bytes.NewReader(raw)); err2 == nil {

@@ -123,7 +123,8 @@ func TestNotMail(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, want ErrNotMail", raw, err)
 		}
 	}
-	for _, raw := range []string{"Subject: only a header\r\n", "From sender@x Mon Jan 1 00:00:00 2026\nSubject: mbox\n\nbody"} {
+	for _, raw := range []string{"Subject: only a header\r\n", "From sender@x Mon Jan 1 00:00:00 2026\nSubject: mbox\n\nbody",
+		" From: a@b.example\r\nSubject: a space before the first field\r\n\r\nbody\r\n", "\xef\xbb\xbfFrom: a@b.example\r\n\r\nBOM\r\n"} {
 		if _, err := Parse([]byte(raw)); err != nil {
 			t.Errorf("Parse(%q) = %v, want a message", raw, err)
 		}
@@ -243,5 +244,12 @@ func TestTNEFNamesInTheSendersCodePage(t *testing.T) {
 	}
 	if got := decodeString8([]byte("plain.txt"), 1251); got != "plain.txt" {
 		t.Fatalf("ASCII name = %q", got)
+	}
+}
+
+func TestBrokenStartStillYieldsTheSender(t *testing.T) {
+	p, err := Parse([]byte(" From: James <james@makita.example>\r\nSubject: plain text\r\n\r\nbody\r\n"))
+	if err != nil || p.From.Addr != "james@makita.example" || p.Subject != "plain text" {
+		t.Fatalf("Parse = %+v, %v", p, err)
 	}
 }
