@@ -39,6 +39,9 @@ type Options struct {
 	// ManualOutbox leaves the outbox worker stopped: tests call
 	// Worker.RunOnce themselves, so what was sent is deterministic.
 	ManualOutbox bool
+	// OutboxConcurrency is how many mails the worker sends at once
+	// (default 4; tests that read mails in order use 1).
+	OutboxConcurrency int
 	// BusyTimeout is how long a write waits for another process's lock
 	// (default 30 s).
 	BusyTimeout time.Duration
@@ -151,7 +154,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	}
 	p.Worker = &mailer.Worker{
 		Store: st, Composer: p.Composer, Transport: tr, Now: opt.Now, Log: opt.Log,
-		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll,
+		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll, Concurrency: opt.OutboxConcurrency,
 	}
 	p.Desk.Wake = p.Worker.Wake
 	return p, nil

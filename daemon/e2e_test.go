@@ -682,3 +682,28 @@ func TestLogsCarryNoTokens(t *testing.T) {
 		t.Fatalf("a log line carries the token:\n%s", logs.String())
 	}
 }
+
+// Several deliveries at once never send a row twice nor skip one.
+func TestConcurrentOutboxSendsEachMailOnce(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.D.Worker.Concurrency = 8
+	for i := 0; i < 40; i++ {
+		e.MustSend("c@cliente.example", []string{"soporte@example.com"}, mail(fmt.Sprintf("From: c%d@cliente.example", i),
+			"To: soporte@example.com", fmt.Sprintf("Subject: pedido %d", i), "", "hola"))
+	}
+	sent := e.Flush()
+	if len(sent) != 40*3 {
+		t.Fatalf("sent %d mails, want %d", len(sent), 40*3)
+	}
+	seen := map[string]bool{}
+	for _, m := range sent {
+		id := parse(t, m).GetHeader("Message-Id")
+		if seen[id] {
+			t.Fatalf("mail %s sent twice", id)
+		}
+		seen[id] = true
+	}
+	if n, _ := e.D.Worker.RunOnce(context.Background()); n != 0 {
+		t.Fatalf("%d mails left after a pass", n)
+	}
+}

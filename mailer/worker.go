@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ticketd/ticketd/store"
@@ -24,6 +25,8 @@ type Worker struct {
 	// Poll is how often to look for rows other processes queued (inject,
 	// sweep); in-process producers call Wake instead.
 	Poll time.Duration
+	// Concurrency is how many mails are delivered at once (default 4).
+	Concurrency int
 
 	wake chan struct{}
 }
@@ -46,6 +49,9 @@ func (w *Worker) init() {
 	}
 	if w.GiveUpAfter == 0 {
 		w.GiveUpAfter = 72 * time.Hour
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = 4
 	}
 }
 
@@ -106,22 +112,40 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if len(due) == 0 {
 			return sent, nil
 		}
-		progress := false
+		// A few deliveries at once: a smarthost round trip or a file flush
+		// each, and a busy desk queues several mails per incoming one.
+		// Claims keep any row from going out twice.
+		var (
+			mu       sync.Mutex
+			firstErr error
+			wg       sync.WaitGroup
+			slots    = make(chan struct{}, w.Concurrency)
+		)
 		for _, o := range due {
 			if ctx.Err() != nil {
-				return sent, ctx.Err()
+				break
 			}
-			ok, err := w.deliver(ctx, o)
-			if err != nil {
-				return sent, err
-			}
-			if ok {
-				sent++
-			}
-			progress = true
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				ok, err := w.deliver(ctx, o)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if ok {
+					sent++
+				}
+			}()
 		}
-		if !progress {
-			return sent, nil
+		wg.Wait()
+		if firstErr != nil {
+			return sent, firstErr
+		}
+		if ctx.Err() != nil {
+			return sent, ctx.Err()
 		}
 	}
 }

@@ -137,7 +137,7 @@ func StartLogged(t testing.TB, cfgText string, w io.Writer) *Env {
 	if w != nil {
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d, err := daemon.Start(cfg, daemon.Options{Now: e.Clock.Now, Log: log, ManualOutbox: true})
+	d, err := daemon.Start(cfg, daemon.Options{Now: e.Clock.Now, Log: log, ManualOutbox: true, OutboxConcurrency: 1})
 	if err != nil {
 		t.Fatalf("daemon: %v", err)
 	}
