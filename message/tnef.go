@@ -256,34 +256,21 @@ func decodeString8(b []byte, codepage uint32) string {
 	if utf8.Valid(b) {
 		return string(b) // ASCII, or already UTF-8 (code page 65001)
 	}
-	enc := charmap.Windows1252
-	switch codepage {
-	case 1250:
-		enc = charmap.Windows1250
-	case 1251:
-		enc = charmap.Windows1251
-	case 1253:
-		enc = charmap.Windows1253
-	case 1254:
-		enc = charmap.Windows1254
-	case 1255:
-		enc = charmap.Windows1255
-	case 1256:
-		enc = charmap.Windows1256
-	case 1257:
-		enc = charmap.Windows1257
-	case 1258:
-		enc = charmap.Windows1258
-	case 866:
-		enc = charmap.CodePage866
-	case 437:
-		enc = charmap.CodePage437
-	case 850:
-		enc = charmap.CodePage850
+	enc, ok := codepages[codepage]
+	if !ok {
+		enc = charmap.Windows1252 // Western Europe, the common case
 	}
 	out, err := enc.NewDecoder().Bytes(b)
 	if err != nil {
 		return strings.ToValidUTF8(string(b), "\uFFFD")
 	}
 	return string(out)
+}
+
+// codepages are the Windows and DOS code pages Outlook writes names in.
+var codepages = map[uint32]*charmap.Charmap{
+	437: charmap.CodePage437, 850: charmap.CodePage850, 866: charmap.CodePage866,
+	1250: charmap.Windows1250, 1251: charmap.Windows1251, 1252: charmap.Windows1252,
+	1253: charmap.Windows1253, 1254: charmap.Windows1254, 1255: charmap.Windows1255,
+	1256: charmap.Windows1256, 1257: charmap.Windows1257, 1258: charmap.Windows1258,
 }
