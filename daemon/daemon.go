@@ -70,7 +70,6 @@ type Daemon struct {
 	errc      chan error
 	listeners []net.Listener
 	mu        sync.Mutex
-	hooks     []func(*config.Config)
 	cert      atomic.Pointer[tls.Certificate]
 	stops     []func(context.Context) error
 }
@@ -257,13 +256,6 @@ func (d *Daemon) AddStopper(stop func(context.Context) error) {
 	d.mu.Unlock()
 }
 
-// OnReload registers a function called with each new configuration.
-func (d *Daemon) OnReload(fn func(*config.Config)) {
-	d.mu.Lock()
-	d.hooks = append(d.hooks, fn)
-	d.mu.Unlock()
-}
-
 // Config returns the configuration in force.
 func (d *Daemon) Config() *config.Config { return d.Desk.Config() }
 
@@ -288,12 +280,6 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	}
 	d.Desk.SetConfig(cfg)
 	d.SMTP.SetMaxMessageBytes(cfg.SMTP.MaxMessageBytes)
-	d.mu.Lock()
-	hooks := append([]func(*config.Config){}, d.hooks...)
-	d.mu.Unlock()
-	for _, h := range hooks {
-		h(cfg)
-	}
 }
 
 // Errors reports a service that failed while running.

@@ -52,7 +52,6 @@ type Server struct {
 	sessions map[*session]struct{}
 	conns    map[net.Conn]struct{} // every open connection, greeted or not
 	draining atomic.Bool
-	inflight sync.WaitGroup
 	held     atomic.Int64 // bytes of mail read and not yet committed
 }
 
@@ -204,8 +203,6 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
-	ss.srv.inflight.Add(1)
-	defer ss.srv.inflight.Done()
 	// Mail is held in memory until it is committed; all sessions together
 	// stay within the budget, and a session that would exceed it is asked
 	// to come back later instead.

@@ -469,23 +469,6 @@ func (t *Tx) NextOutgoingAt() (time.Time, error) {
 	return time.UnixMilli(v.Int64).UTC(), nil
 }
 
-// OutgoingForTicket lists a ticket's outbox rows, oldest first.
-func (t *Tx) OutgoingForTicket(ticket int64) ([]*Outgoing, error) {
-	return t.outgoing(`ticket = ? ORDER BY id LIMIT ?`, ticket, -1)
-}
-
-// Outgoing returns one outbox row.
-func (t *Tx) Outgoing(id int64) (*Outgoing, error) {
-	os, err := t.outgoing(`id = ? LIMIT ?`, id, 1)
-	if err != nil {
-		return nil, err
-	}
-	if len(os) == 0 {
-		return nil, ErrNotFound
-	}
-	return os[0], nil
-}
-
 func (t *Tx) outgoing(where string, args ...any) ([]*Outgoing, error) {
 	rows, err := t.query(`SELECT `+outCols+` FROM outbox WHERE `+where, args...)
 	if err != nil {
