@@ -130,9 +130,7 @@ func checkCommand(c *agentCommand) (bad, reason, arg string) {
 	case "tag", "untag":
 		var tags []string
 		for _, a := range c.args {
-			for _, t := range strings.FieldsFunc(strings.ToLower(a), func(r rune) bool { return r == ',' || r == ';' }) {
-				tags = append(tags, t)
-			}
+			tags = append(tags, strings.FieldsFunc(strings.ToLower(a), func(r rune) bool { return r == ',' || r == ';' })...)
 		}
 		if len(tags) == 0 {
 			return c.line, "need_tag", ""
