@@ -96,13 +96,12 @@ func TestInjectExitCodes(t *testing.T) {
 	// The config may also come from the environment.
 	r = runBin(t, "", []string{"TICKETD_CONFIG=" + cfg}, "tickets", "show", "1", "--json")
 	var tk struct {
-		Number    int    `json:"number"`
-		Status    string `json:"status"`
-		Subject   string `json:"subject"`
-		Requester struct {
-			Address string `json:"address"`
-		} `json:"requester"`
-		Messages []struct {
+		Number        int    `json:"number"`
+		Status        string `json:"status"`
+		Subject       string `json:"subject"`
+		Requester     string `json:"requester"`
+		RequesterName string `json:"requester_name"`
+		Messages      []struct {
 			Author string `json:"author"`
 			Text   string `json:"text"`
 		} `json:"messages"`
@@ -113,7 +112,7 @@ func TestInjectExitCodes(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &tk); err != nil {
 		t.Fatalf("tickets show --json: %v\n%s%s", err, r.stdout, r.stderr)
 	}
-	if tk.Number != 1 || tk.Status != "nuevo" || tk.Subject != "Por tubería" || tk.Requester.Address != "carla@cliente.example" ||
+	if tk.Number != 1 || tk.Status != "nuevo" || tk.Subject != "Por tubería" || tk.Requester != "carla@cliente.example" || tk.RequesterName != "Carla" ||
 		len(tk.Messages) != 1 || tk.Messages[0].Author != "customer" || !strings.Contains(tk.Messages[0].Text, "Hola desde procmail") ||
 		len(tk.Events) == 0 || tk.Events[0].Type != "created" {
 		t.Fatalf("stored ticket: %+v", tk)

@@ -85,7 +85,7 @@ func runTicketsSearch(env *cmdEnv, args []string) int {
 		if h.Snippet != "" {
 			match = h.Snippet
 		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\n", h.Number, h.Status, h.Requester.Address, h.Subject, match)
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\n", h.Number, h.Status, h.Requester, h.Subject, match)
 	}
 	tw.Flush()
 	return exitOK

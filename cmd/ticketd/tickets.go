@@ -99,7 +99,7 @@ func runTicketsList(env *cmdEnv, args []string) int {
 	fmt.Fprintln(tw, "NUMBER\tSTATUS\tUPDATED\tREQUESTER\tASSIGNEE\tSUBJECT")
 	for _, t := range out {
 		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\n", t.Number, t.Status, t.UpdatedAt.Format("2006-01-02 15:04"),
-			t.Requester.Address, dash(t.Assignee), t.Subject)
+			t.Requester, dash(t.Assignee), t.Subject)
 	}
 	tw.Flush()
 	return exitOK
@@ -153,24 +153,20 @@ func runTicketsShow(env *cmdEnv, args []string) int {
 // The JSON shapes below are a documented contract (README): fields may be
 // added, never renamed or removed.
 type ticketJSON struct {
-	Number    int64         `json:"number"`
-	Token     string        `json:"token"`
-	Status    string        `json:"status"`
-	Subject   string        `json:"subject"`
-	Mailbox   string        `json:"mailbox"`
-	Requester addressJSON   `json:"requester"`
-	Assignee  string        `json:"assignee"`
-	Priority  string        `json:"priority"`
-	Tags      []string      `json:"tags"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
-	Messages  []messageJSON `json:"messages"`
-	Events    []eventJSON   `json:"events"`
-}
-
-type addressJSON struct {
-	Name    string `json:"name"`
-	Address string `json:"address"`
+	Number        int64         `json:"number"`
+	Token         string        `json:"token"`
+	Status        string        `json:"status"`
+	Subject       string        `json:"subject"`
+	Mailbox       string        `json:"mailbox"`
+	Requester     string        `json:"requester"`      // the customer's address
+	RequesterName string        `json:"requester_name"` // and display name
+	Assignee      string        `json:"assignee"`
+	Priority      string        `json:"priority"`
+	Tags          []string      `json:"tags"`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+	Messages      []messageJSON `json:"messages"`
+	Events        []eventJSON   `json:"events"`
 }
 
 type messageJSON struct {
@@ -208,8 +204,8 @@ type eventJSON struct {
 func loadTicketJSON(tx *store.Tx, tk *store.Ticket, full bool) (ticketJSON, error) {
 	j := ticketJSON{
 		Number: tk.Number, Token: tk.Token, Status: tk.Status, Subject: tk.Subject, Mailbox: tk.Mailbox,
-		Requester: addressJSON{Name: tk.RequesterName, Address: tk.RequesterAddr},
-		Assignee:  tk.Assignee, Priority: tk.Priority, Tags: tk.Tags,
+		Requester: tk.RequesterAddr, RequesterName: tk.RequesterName,
+		Assignee: tk.Assignee, Priority: tk.Priority, Tags: tk.Tags,
 		CreatedAt: tk.CreatedAt, UpdatedAt: tk.UpdatedAt,
 		Messages: []messageJSON{}, Events: []eventJSON{},
 	}
@@ -257,7 +253,7 @@ func printTicket(w io.Writer, t ticketJSON) {
 	fmt.Fprintf(w, "#%d  %s\n", t.Number, t.Subject)
 	fmt.Fprintf(w, "status:    %s\n", t.Status)
 	fmt.Fprintf(w, "mailbox:   %s\n", t.Mailbox)
-	fmt.Fprintf(w, "requester: %s\n", formatAddr(t.Requester))
+	fmt.Fprintf(w, "requester: %s\n", formatAddr(t.RequesterName, t.Requester))
 	fmt.Fprintf(w, "assignee:  %s\n", dash(t.Assignee))
 	fmt.Fprintf(w, "priority:  %s\n", t.Priority)
 	if len(t.Tags) > 0 {
@@ -295,11 +291,11 @@ func printTicket(w io.Writer, t ticketJSON) {
 	}
 }
 
-func formatAddr(a addressJSON) string {
-	if a.Name == "" {
-		return a.Address
+func formatAddr(name, addr string) string {
+	if name == "" {
+		return addr
 	}
-	return fmt.Sprintf("%s <%s>", a.Name, a.Address)
+	return fmt.Sprintf("%s <%s>", name, addr)
 }
 
 func dash(s string) string {
