@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"sort"
@@ -138,10 +139,18 @@ func (f *flags) configPath() string {
 func (f *flags) loadConfig() (*config.Config, bool) {
 	cfg, err := config.Load(f.configPath())
 	if err != nil {
-		fmt.Fprintf(f.env.stderr, "ticketd: %s\n", strings.TrimRight(err.Error(), "\n"))
+		fmt.Fprintf(f.env.stderr, "ticketd: %s\n", strings.TrimRight(err.Error(), "\n")+f.missingHint(err))
 		return nil, false
 	}
 	return cfg, true
+}
+
+// missingHint says where the config path came from when the file is not there.
+func (f *flags) missingHint(err error) string {
+	if !errors.Is(err, fs.ErrNotExist) || *f.config != "" {
+		return ""
+	}
+	return " (give -config FILE or set TICKETD_CONFIG; config.example.toml is a starting point)"
 }
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -164,7 +173,7 @@ func runCheckConfig(env *cmdEnv, args []string) int {
 	}
 	cfg, err := config.Load(f.configPath())
 	if err != nil {
-		fmt.Fprintf(env.stderr, "%s\n", strings.TrimRight(err.Error(), "\n"))
+		fmt.Fprintf(env.stderr, "%s\n", strings.TrimRight(err.Error(), "\n")+f.missingHint(err))
 		return exitConfig
 	}
 	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())
