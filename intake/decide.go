@@ -3,6 +3,7 @@ package intake
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -297,7 +298,7 @@ func (a *action) threadParams(inReplyTo string) (mailer.Params, error) {
 	}
 	p := mailer.Params{InReplyTo: inReplyTo}
 	for _, id := range []string{root, last, inReplyTo} {
-		if id != "" && !contains(p.References, id) {
+		if id != "" && !slices.Contains(p.References, id) {
 			p.References = append(p.References, id)
 		}
 	}
@@ -614,7 +615,7 @@ func (a *action) ccList() ([]string, error) {
 	}
 	var out []string
 	for _, p := range parts {
-		if strings.EqualFold(p, a.tk.RequesterAddr) || contains(out, p) {
+		if strings.EqualFold(p, a.tk.RequesterAddr) || slices.Contains(out, p) {
 			continue
 		}
 		if _, ours := threading.ParseRecipient(p, a.in.cfg.MailboxAddresses()); ours {
@@ -654,15 +655,6 @@ func joinDetail(parts ...string) string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func containsFold(l []string, s string) bool {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/ticketd/ticketd/lifecycle"
 	"github.com/ticketd/ticketd/store"
 )
 
@@ -37,8 +36,7 @@ func runTicketsSearch(env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "usage: ticketd tickets search QUERY [--status S] [--limit N] [--json]\n  QUERY: words, a requester address, or a ticket number")
 		return exitUsage
 	}
-	if *status != "" && !lifecycle.Valid(*status) {
-		fmt.Fprintf(env.stderr, "ticketd tickets search: unknown status %q (use nuevo, pendiente, abierto or cerrado)\n", *status)
+	if !validStatus(env, "tickets search", *status) {
 		return exitUsage
 	}
 	st, code := openStore(f)

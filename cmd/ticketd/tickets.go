@@ -61,8 +61,7 @@ func runTicketsList(env *cmdEnv, args []string) int {
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
-	if *status != "" && !lifecycle.Valid(*status) {
-		fmt.Fprintf(env.stderr, "ticketd tickets list: unknown status %q (use nuevo, pendiente, abierto or cerrado)\n", *status)
+	if !validStatus(env, "tickets list", *status) {
 		return exitUsage
 	}
 	st, code := openStore(f)
@@ -303,4 +302,13 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// validStatus accepts "" (any) or a status key, and says which keys exist.
+func validStatus(env *cmdEnv, cmd, status string) bool {
+	if status == "" || lifecycle.Valid(status) {
+		return true
+	}
+	fmt.Fprintf(env.stderr, "ticketd %s: unknown status %q (use nuevo, pendiente, abierto or cerrado)\n", cmd, status)
+	return false
 }
