@@ -1,14 +1,17 @@
-package store
+package sqlite
 
 import (
+	"github.com/ticketd/ticketd"
+
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
 
 // InsertRaw stores a message's bytes exactly as received.
-func (t *Tx) InsertRaw(r *Raw) error {
+func (t *Tx) InsertRaw(r *ticketd.Raw) error {
 	id, err := t.insert("insert raw",
 		`INSERT INTO raw_messages(received_at, source, envelope_from, recipients, size, sha256, data) VALUES (?,?,?,?,?,?,?)`,
 		ms(r.ReceivedAt), r.Source, r.EnvelopeFrom, strings.Join(r.Recipients, "\n"), len(r.Data), r.SHA256, r.Data)
@@ -16,15 +19,15 @@ func (t *Tx) InsertRaw(r *Raw) error {
 	return err
 }
 
-// Raw returns a stored raw message.
-func (t *Tx) Raw(id int64) (*Raw, error) {
-	r := &Raw{ID: id}
+// ticketd.Raw returns a stored raw message.
+func (t *Tx) Raw(id int64) (*ticketd.Raw, error) {
+	r := &ticketd.Raw{ID: id}
 	var at int64
 	var rcpts string
 	err := t.queryRow(`SELECT received_at, source, envelope_from, recipients, sha256, data FROM raw_messages WHERE id = ?`, id).
 		Scan(&at, &r.Source, &r.EnvelopeFrom, &rcpts, &r.SHA256, &r.Data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, ticketd.ErrNotFound
 	}
 	if err != nil {
 		return nil, wrapErr("get raw", err)
@@ -41,8 +44,8 @@ const ticketCols = `number, token, mailbox, requester_addr, requester_name, subj
 
 type scanner interface{ Scan(...any) error }
 
-func scanTicket(row scanner) (*Ticket, error) {
-	tk := &Ticket{}
+func scanTicket(row scanner) (*ticketd.Ticket, error) {
+	tk := &ticketd.Ticket{}
 	var c, u, p, r, cl int64
 	err := row.Scan(&tk.Number, &tk.Token, &tk.Mailbox, &tk.RequesterAddr, &tk.RequesterName, &tk.Subject, &tk.Status,
 		&tk.Assignee, &tk.Priority, &c, &u, &p, &r, &cl)
@@ -53,10 +56,10 @@ func scanTicket(row scanner) (*Ticket, error) {
 	return tk, nil
 }
 
-func (t *Tx) oneTicket(what, where string, arg any) (*Ticket, error) {
+func (t *Tx) oneTicket(what, where string, arg any) (*ticketd.Ticket, error) {
 	tk, err := scanTicket(t.queryRow(`SELECT `+ticketCols+` FROM tickets WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, ticketd.ErrNotFound
 	}
 	if err != nil {
 		return nil, wrapErr(what, err)
@@ -68,17 +71,17 @@ func (t *Tx) oneTicket(what, where string, arg any) (*Ticket, error) {
 }
 
 // TicketByToken finds a ticket by its reply token.
-func (t *Tx) TicketByToken(token string) (*Ticket, error) {
+func (t *Tx) TicketByToken(token string) (*ticketd.Ticket, error) {
 	return t.oneTicket("ticket by token", "token = ?", token)
 }
 
 // TicketByNumber finds a ticket by its number.
-func (t *Tx) TicketByNumber(n int64) (*Ticket, error) {
+func (t *Tx) TicketByNumber(n int64) (*ticketd.Ticket, error) {
 	return t.oneTicket("ticket by number", "number = ?", n)
 }
 
 // CreateTicket inserts a ticket and sets its number.
-func (t *Tx) CreateTicket(tk *Ticket) error {
+func (t *Tx) CreateTicket(tk *ticketd.Ticket) error {
 	if tk.Priority == "" {
 		tk.Priority = "media"
 	}
@@ -92,21 +95,15 @@ func (t *Tx) CreateTicket(tk *Ticket) error {
 }
 
 // SaveTicket writes a ticket's mutable fields back.
-func (t *Tx) SaveTicket(tk *Ticket) error {
+func (t *Tx) SaveTicket(tk *ticketd.Ticket) error {
 	_, err := t.exec("save ticket",
 		`UPDATE tickets SET subject=?, status=?, assignee=?, priority=?, updated_at=?, pending_since=?, reminder_sent_at=?, closed_at=? WHERE number=?`,
 		tk.Subject, tk.Status, tk.Assignee, tk.Priority, ms(tk.UpdatedAt), nullMS(tk.PendingSince), nullMS(tk.ReminderSentAt), nullMS(tk.ClosedAt), tk.Number)
 	return err
 }
 
-// TicketFilter selects tickets for ListTickets.
-type TicketFilter struct {
-	Status string // "" for all
-	Limit  int    // 0 for no limit
-}
-
 // ListTickets returns tickets, newest first.
-func (t *Tx) ListTickets(f TicketFilter) ([]*Ticket, error) {
+func (t *Tx) ListTickets(f ticketd.TicketFilter) ([]*ticketd.Ticket, error) {
 	q := `SELECT ` + ticketCols + ` FROM tickets`
 	var args []any
 	if f.Status != "" {
@@ -122,7 +119,7 @@ func (t *Tx) ListTickets(f TicketFilter) ([]*Ticket, error) {
 	if err != nil {
 		return nil, wrapErr("list tickets", err)
 	}
-	var out []*Ticket
+	var out []*ticketd.Ticket
 	for rows.Next() {
 		tk, err := scanTicket(rows)
 		if err != nil {
@@ -182,7 +179,7 @@ func (t *Tx) RemoveTag(ticket int64, tag string) (bool, error) {
 }
 
 // InsertMessage stores a message and its attachments' metadata.
-func (t *Tx) InsertMessage(m *Message) error {
+func (t *Tx) InsertMessage(m *ticketd.Message) error {
 	id, err := t.insert("insert message",
 		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, participants, parse_error, created_at)
 		 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -224,8 +221,8 @@ func nullID(id int64) any {
 const messageCols = `id, ticket, COALESCE(raw_id,0), author, from_addr, from_name, message_id, subject, COALESCE(text, new_text), new_text,
 	cut_flagged, internal, automatic, unverified, participants, parse_error, created_at`
 
-func scanMessage(row scanner) (*Message, error) {
-	m := &Message{}
+func scanMessage(row scanner) (*ticketd.Message, error) {
+	m := &ticketd.Message{}
 	var parts string
 	var at int64
 	err := row.Scan(&m.ID, &m.Ticket, &m.RawID, &m.Author, &m.FromAddr, &m.FromName, &m.MessageID, &m.Subject, &m.Text, &m.NewText,
@@ -240,11 +237,11 @@ func scanMessage(row scanner) (*Message, error) {
 	return m, nil
 }
 
-// Message returns one message with its attachments.
-func (t *Tx) Message(id int64) (*Message, error) {
+// ticketd.Message returns one message with its attachments.
+func (t *Tx) Message(id int64) (*ticketd.Message, error) {
 	m, err := scanMessage(t.queryRow(`SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, ticketd.ErrNotFound
 	}
 	if err != nil {
 		return nil, wrapErr("get message", err)
@@ -256,13 +253,13 @@ func (t *Tx) Message(id int64) (*Message, error) {
 }
 
 // Messages returns a ticket's messages, oldest first, with attachments.
-func (t *Tx) Messages(ticket int64) ([]*Message, error) {
+func (t *Tx) Messages(ticket int64) ([]*ticketd.Message, error) {
 	rows, err := t.query(`SELECT `+messageCols+` FROM messages WHERE ticket = ? ORDER BY id`, ticket)
 	if err != nil {
 		return nil, wrapErr("messages", err)
 	}
-	var out []*Message
-	byID := map[int64]*Message{}
+	var out []*ticketd.Message
+	byID := map[int64]*ticketd.Message{}
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
@@ -288,15 +285,15 @@ func (t *Tx) Messages(ticket int64) ([]*Message, error) {
 	return out, nil
 }
 
-func (t *Tx) attachments(where string, arg any) ([]Attachment, error) {
+func (t *Tx) attachments(where string, arg any) ([]ticketd.Attachment, error) {
 	rows, err := t.query(`SELECT id, message, part_index, filename, content_type, size FROM attachments WHERE `+where+` ORDER BY id`, arg)
 	if err != nil {
 		return nil, wrapErr("attachments", err)
 	}
 	defer rows.Close()
-	var out []Attachment
+	var out []ticketd.Attachment
 	for rows.Next() {
-		var a Attachment
+		var a ticketd.Attachment
 		if err := rows.Scan(&a.ID, &a.Message, &a.PartIndex, &a.Filename, &a.ContentType, &a.Size); err != nil {
 			return nil, wrapErr("attachments", err)
 		}
@@ -305,40 +302,31 @@ func (t *Tx) attachments(where string, arg any) ([]Attachment, error) {
 	return out, rows.Err()
 }
 
-// Attachment returns one attachment's metadata.
-func (t *Tx) Attachment(id int64) (*Attachment, error) {
+// ticketd.Attachment returns one attachment's metadata.
+func (t *Tx) Attachment(id int64) (*ticketd.Attachment, error) {
 	as, err := t.attachments(`id = ?`, id)
 	if err != nil {
 		return nil, err
 	}
 	if len(as) == 0 {
-		return nil, ErrNotFound
+		return nil, ticketd.ErrNotFound
 	}
 	return &as[0], nil
 }
 
-// MessageRef is where a stored Message-ID lives.
-type MessageRef struct {
-	Ticket       int64
-	Message      int64
-	FromAddr     string
-	Participants []string
-	SHA256       string
-}
-
-// MessagesByMessageID finds stored messages carrying a Message-ID. A real
-// Message-ID is stored a few times at most (once per mailbox or ticket);
+// MessagesByMessageID finds stored messages carrying a ticketd.Message-ID. A real
+// ticketd.Message-ID is stored a few times at most (once per mailbox or ticket);
 // the limit keeps a sender who repeats one from making every lookup slower.
-func (t *Tx) MessagesByMessageID(id string) ([]MessageRef, error) {
+func (t *Tx) MessagesByMessageID(id string) ([]ticketd.MessageRef, error) {
 	rows, err := t.query(`SELECT m.ticket, m.id, m.from_addr, m.participants, COALESCE(r.sha256,'') FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id
 		 WHERE m.message_id = ? ORDER BY m.id LIMIT 20`, id)
 	if err != nil {
 		return nil, wrapErr("message by id", err)
 	}
 	defer rows.Close()
-	var out []MessageRef
+	var out []ticketd.MessageRef
 	for rows.Next() {
-		var r MessageRef
+		var r ticketd.MessageRef
 		var parts string
 		if err := rows.Scan(&r.Ticket, &r.Message, &r.FromAddr, &parts, &r.SHA256); err != nil {
 			return nil, wrapErr("message by id", err)
@@ -351,11 +339,8 @@ func (t *Tx) MessagesByMessageID(id string) ([]MessageRef, error) {
 	return out, rows.Err()
 }
 
-// AddEvent appends to a ticket's history.
-func (t *Tx) AddEvent(e *Event) error { return t.AddEvents([]*Event{e}) }
-
 // AddEvents appends several entries, in order, in one statement.
-func (t *Tx) AddEvents(es []*Event) error {
+func (t *Tx) AddEvents(es []*ticketd.Event) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -374,15 +359,15 @@ func (t *Tx) AddEvents(es []*Event) error {
 }
 
 // Events returns a ticket's history, oldest first.
-func (t *Tx) Events(ticket int64) ([]Event, error) {
+func (t *Tx) Events(ticket int64) ([]ticketd.Event, error) {
 	rows, err := t.query(`SELECT id, ticket, type, actor, at, detail FROM events WHERE ticket = ? ORDER BY id`, ticket)
 	if err != nil {
 		return nil, wrapErr("events", err)
 	}
 	defer rows.Close()
-	var out []Event
+	var out []ticketd.Event
 	for rows.Next() {
-		var e Event
+		var e ticketd.Event
 		var at int64
 		if err := rows.Scan(&e.ID, &e.Ticket, &e.Type, &e.Actor, &at, &e.Detail); err != nil {
 			return nil, wrapErr("events", err)
@@ -403,12 +388,9 @@ func (t *Tx) CountAcks(addr string, since time.Time) (int, error) {
 	return n, nil
 }
 
-// Enqueue adds an outbox row.
-func (t *Tx) Enqueue(o *Outgoing) error { return t.EnqueueAll([]*Outgoing{o}) }
-
-// EnqueueAll adds outbox rows in one statement: a mail usually causes
+// Enqueue adds outbox rows in one statement: a mail usually causes
 // several (acknowledgement, one notification per agent).
-func (t *Tx) EnqueueAll(os []*Outgoing) error {
+func (t *Tx) Enqueue(os ...*ticketd.Outgoing) error {
 	if len(os) == 0 {
 		return nil
 	}
@@ -416,13 +398,10 @@ func (t *Tx) EnqueueAll(os []*Outgoing) error {
 		placeholders(len(os), "(?,?,?,?,?,?,?,?,?,0,'')")
 	args := make([]any, 0, 9*len(os))
 	for _, o := range os {
-		if o.Params == "" {
-			o.Params = "{}"
-		}
 		if o.State == "" {
-			o.State = OutQueued
+			o.State = ticketd.OutQueued
 		}
-		args = append(args, nullID(o.Ticket), o.Kind, o.Rcpt, nullID(o.MessageRef), o.MessageID, o.Params, o.State, ms(o.CreatedAt), ms(o.NextAt))
+		args = append(args, nullID(o.Ticket), o.Kind, o.Rcpt, nullID(o.MessageRef), o.MessageID, o.Params.Encode(), o.State, ms(o.CreatedAt), ms(o.NextAt))
 	}
 	last, err := t.insert("enqueue", q, args...)
 	if err != nil {
@@ -442,18 +421,23 @@ func placeholders(n int, row string) string {
 
 const outCols = `id, COALESCE(ticket,0), kind, rcpt, COALESCE(message_ref,0), message_id, params, state, created_at, next_at, attempts, last_error, COALESCE(sent_at,0)`
 
-func scanOut(row scanner) (*Outgoing, error) {
-	o := &Outgoing{}
+func scanOut(row scanner) (*ticketd.Outgoing, error) {
+	o := &ticketd.Outgoing{}
 	var c, n, s int64
-	if err := row.Scan(&o.ID, &o.Ticket, &o.Kind, &o.Rcpt, &o.MessageRef, &o.MessageID, &o.Params, &o.State, &c, &n, &o.Attempts, &o.LastError, &s); err != nil {
+	var params string
+	if err := row.Scan(&o.ID, &o.Ticket, &o.Kind, &o.Rcpt, &o.MessageRef, &o.MessageID, &params, &o.State, &c, &n, &o.Attempts, &o.LastError, &s); err != nil {
 		return nil, err
+	}
+	var err error
+	if o.Params, err = ticketd.DecodeParams(params); err != nil {
+		return nil, fmt.Errorf("outbox row %d params: %w", o.ID, err)
 	}
 	o.CreatedAt, o.NextAt, o.SentAt = fromMS(c), fromMS(n), fromMS(s)
 	return o, nil
 }
 
 // DueOutgoing lists queued rows due at or before now, oldest first.
-func (t *Tx) DueOutgoing(now time.Time, limit int) ([]*Outgoing, error) {
+func (t *Tx) DueOutgoing(now time.Time, limit int) ([]*ticketd.Outgoing, error) {
 	return t.outgoing(`state = 'queued' AND next_at <= ? ORDER BY next_at, id LIMIT ?`, ms(now), limit)
 }
 
@@ -469,13 +453,13 @@ func (t *Tx) NextOutgoingAt() (time.Time, error) {
 	return time.UnixMilli(v.Int64).UTC(), nil
 }
 
-func (t *Tx) outgoing(where string, args ...any) ([]*Outgoing, error) {
+func (t *Tx) outgoing(where string, args ...any) ([]*ticketd.Outgoing, error) {
 	rows, err := t.query(`SELECT `+outCols+` FROM outbox WHERE `+where, args...)
 	if err != nil {
 		return nil, wrapErr("outbox", err)
 	}
 	defer rows.Close()
-	var out []*Outgoing
+	var out []*ticketd.Outgoing
 	for rows.Next() {
 		o, err := scanOut(rows)
 		if err != nil {
@@ -516,17 +500,18 @@ func (t *Tx) Claim(id int64, now, until time.Time) (bool, error) {
 	return n == 1, nil
 }
 
-// ThreadIDs returns the Message-IDs a reply on this ticket should refer to:
+// ThreadIDs returns the ticketd.Message-IDs a reply on this ticket should refer to:
 // the customer's first mail (the thread's root) and the customer's latest.
-func (t *Tx) ThreadIDs(ticket int64) (root, last string, err error) {
+func (t *Tx) ThreadIDs(ticket int64) (ticketd.Thread, error) {
+	var th ticketd.Thread
 	q := `SELECT message_id FROM messages WHERE ticket = ? AND author = 'customer' AND internal = 0 AND message_id <> '' ORDER BY id `
-	if err = t.queryRow(q+`ASC LIMIT 1`, ticket).Scan(&root); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", wrapErr("thread ids", err)
+	if err := t.queryRow(q+`ASC LIMIT 1`, ticket).Scan(&th.Root); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return th, wrapErr("thread ids", err)
 	}
-	if err = t.queryRow(q+`DESC LIMIT 1`, ticket).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", wrapErr("thread ids", err)
+	if err := t.queryRow(q+`DESC LIMIT 1`, ticket).Scan(&th.Last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return th, wrapErr("thread ids", err)
 	}
-	return root, last, nil
+	return th, nil
 }
 
 // RootParticipants returns the To/Cc addresses of the ticket's first message.

@@ -1,6 +1,8 @@
-package store
+package sqlite
 
 import (
+	"github.com/ticketd/ticketd"
+
 	"context"
 	"time"
 )
@@ -15,9 +17,9 @@ func (s *Store) IndexSearch(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		var n int
-		err := s.Update(ctx, func(tx *Tx) error {
+		err := s.Update(ctx, func(tx ticketd.Tx) error {
 			var err error
-			n, err = tx.indexSearchBatch()
+			n, err = tx.(*Tx).indexSearchBatch()
 			return err
 		})
 		total += n
@@ -58,8 +60,8 @@ const searchIndexInterval = time.Second
 // decides whether there is anything to do, so an idle daemon does not write.
 func (s *Store) indexIfPending() {
 	var pending bool
-	s.View(context.Background(), func(tx *Tx) error {
-		return tx.queryRow(`SELECT EXISTS (SELECT 1 FROM messages WHERE id > (SELECT indexed_through FROM search_state WHERE id = 1))`).Scan(&pending)
+	s.View(context.Background(), func(tx ticketd.Tx) error {
+		return tx.(*Tx).queryRow(`SELECT EXISTS (SELECT 1 FROM messages WHERE id > (SELECT indexed_through FROM search_state WHERE id = 1))`).Scan(&pending)
 	})
 	if pending {
 		s.IndexSearch(context.Background())

@@ -1,35 +1,21 @@
-package store
+package sqlite
 
 import (
+	"github.com/ticketd/ticketd"
+
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
 )
 
-// IMAPSource names one fetched folder: server address, account and folder.
-type IMAPSource struct {
-	Addr     string
-	Username string
-	Folder   string
-}
-
-// IMAPState is how far the IMAP gateway got in one source folder.
-type IMAPState struct {
-	UIDValidity uint32
-	LastUID     uint32 // every UID up to this one is handled
-	BacklogTop  uint32 // UIDs up to this one follow the first-connection backlog rule
-	UpdatedAt   time.Time
-}
-
-// IMAPState returns the state of src, or ErrNotFound before its first connection.
-func (t *Tx) IMAPState(src IMAPSource) (*IMAPState, error) {
-	s := &IMAPState{}
+// ticketd.IMAPState returns the state of src, or ticketd.ErrNotFound before its first connection.
+func (t *Tx) IMAPState(src ticketd.IMAPSource) (*ticketd.IMAPState, error) {
+	s := &ticketd.IMAPState{}
 	var at int64
 	err := t.queryRow(`SELECT uid_validity, last_uid, backlog_top, updated_at FROM imap_state WHERE addr = ? AND username = ? AND folder = ?`,
 		strings.ToLower(src.Addr), src.Username, src.Folder).Scan(&s.UIDValidity, &s.LastUID, &s.BacklogTop, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, ticketd.ErrNotFound
 	}
 	if err != nil {
 		return nil, wrapErr("imap state", err)
@@ -39,7 +25,7 @@ func (t *Tx) IMAPState(src IMAPSource) (*IMAPState, error) {
 }
 
 // SaveIMAPState records the state of src.
-func (t *Tx) SaveIMAPState(src IMAPSource, s *IMAPState) error {
+func (t *Tx) SaveIMAPState(src ticketd.IMAPSource, s *ticketd.IMAPState) error {
 	_, err := t.exec("save imap state",
 		`INSERT INTO imap_state(addr, username, folder, uid_validity, last_uid, backlog_top, updated_at) VALUES (?,?,?,?,?,?,?)
 		 ON CONFLICT(addr, username, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid,

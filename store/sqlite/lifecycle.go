@@ -1,6 +1,8 @@
-package store
+package sqlite
 
 import (
+	"github.com/ticketd/ticketd"
+
 	"database/sql"
 	"errors"
 	"fmt"
@@ -67,44 +69,29 @@ func (t *Tx) LastCustomerMessage(ticket int64) (int64, error) {
 	return id, nil
 }
 
-// SearchQuery selects tickets for Search.
-type SearchQuery struct {
-	Text   string // words, a requester address, or a ticket number ("12", "#12")
-	Status string // "" for all
-	Limit  int    // 0 for 50
-}
-
-// SearchHit is one ticket found, best first.
-type SearchHit struct {
-	Ticket  *Ticket
-	Match   string  // number, requester, text
-	Snippet string  // the matching words in context, marked with [ ]
-	Rank    float64 // bm25 of the best matching message; lower is better
-}
-
 // Search finds tickets by number, by requester address, or by words in the
 // subjects and texts of their messages (FTS5, ranked by bm25, one hit per
 // ticket with the snippet of its best message). Number and address matches
 // come first.
-func (t *Tx) Search(q SearchQuery) ([]SearchHit, error) {
+func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
 	text := strings.TrimSpace(q.Text)
-	var hits []SearchHit
+	var hits []ticketd.SearchHit
 	seen := map[int64]bool{}
-	add := func(tk *Ticket, match, snippet string, rank float64) {
+	add := func(tk *ticketd.Ticket, match, snippet string, rank float64) {
 		if seen[tk.Number] || len(hits) >= q.Limit || (q.Status != "" && tk.Status != q.Status) {
 			return
 		}
 		seen[tk.Number] = true
-		hits = append(hits, SearchHit{Ticket: tk, Match: match, Snippet: snippet, Rank: rank})
+		hits = append(hits, ticketd.SearchHit{Ticket: tk, Match: match, Snippet: snippet, Rank: rank})
 	}
 	if n, err := strconv.ParseInt(strings.TrimPrefix(text, "#"), 10, 64); err == nil && n > 0 {
 		tk, err := t.TicketByNumber(n)
 		if err == nil {
 			add(tk, "number", "", 0)
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, ticketd.ErrNotFound) {
 			return nil, err
 		}
 	}
@@ -171,9 +158,9 @@ func (t *Tx) Search(q SearchQuery) ([]SearchHit, error) {
 	return hits, nil
 }
 
-func scanTickets(rows *sql.Rows) ([]*Ticket, error) {
+func scanTickets(rows *sql.Rows) ([]*ticketd.Ticket, error) {
 	defer rows.Close()
-	var out []*Ticket
+	var out []*ticketd.Ticket
 	for rows.Next() {
 		tk, err := scanTicket(rows)
 		if err != nil {

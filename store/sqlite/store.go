@@ -5,9 +5,11 @@
 // transaction (group commit): each caller's work sits in its own savepoint,
 // so one failure rolls back only that caller, and every caller hears back
 // only after the commit that made its work durable.
-package store
+package sqlite
 
 import (
+	"github.com/ticketd/ticketd"
+
 	"context"
 	"database/sql"
 	"embed"
@@ -33,13 +35,6 @@ var migrations embed.FS
 // latency stays small even under a flood.
 const maxBatch = 128
 
-// ErrNotFound is returned by lookups that find nothing.
-var ErrNotFound = errors.New("store: not found")
-
-// ErrBusy reports that the database stayed locked (by another process)
-// longer than the busy timeout; the caller should answer "try again later".
-var ErrBusy = errors.New("store: database is locked")
-
 // Store is an open ticketd database.
 type Store struct {
 	w *sql.DB // exactly one connection: SQLite has one writer anyway
@@ -60,7 +55,7 @@ type Store struct {
 
 type job struct {
 	ctx  context.Context
-	fn   func(*Tx) error
+	fn   func(ticketd.Tx) error
 	done chan error
 }
 
@@ -233,7 +228,7 @@ func (s *Store) migrate() error {
 // Update runs fn inside a write transaction shared with other callers that
 // arrive at the same moment, and returns after the commit (or failure). fn
 // must do only database work: it runs on the single writer goroutine.
-func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+func (s *Store) Update(ctx context.Context, fn func(ticketd.Tx) error) error {
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.closeMu.Lock()
 	if s.closed {
@@ -253,7 +248,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // View runs fn in a read-only transaction on a reader connection.
-func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+func (s *Store) View(ctx context.Context, fn func(ticketd.Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return wrapErr("begin read", err)
@@ -334,7 +329,7 @@ func (s *Store) runBatch(batch []*job) {
 	}
 }
 
-func runJob(fn func(*Tx) error, tx *Tx) (err error) {
+func runJob(fn func(ticketd.Tx) error, tx *Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("store: panic in transaction: %v", r)
@@ -350,11 +345,11 @@ func firstErr(a, b error) error {
 	return b
 }
 
-// wrapErr adds context and maps SQLite's lock errors to ErrBusy.
+// wrapErr adds context and maps SQLite's lock errors to ticketd.ErrBusy.
 func wrapErr(what string, err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
-		return fmt.Errorf("store: %s: %w (%v)", what, ErrBusy, err)
+		return fmt.Errorf("store: %s: %w (%v)", what, ticketd.ErrBusy, err)
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }
@@ -455,3 +450,8 @@ func (t *Tx) insert(what, q string, args ...any) (int64, error) {
 	}
 	return res.LastInsertId()
 }
+
+var (
+	_ ticketd.Store = (*Store)(nil)
+	_ ticketd.Tx    = (*Tx)(nil)
+)

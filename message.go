@@ -1,0 +1,66 @@
+package ticketd
+
+import "time"
+
+// Author says who wrote a message.
+type Author string
+
+// Authors of a message.
+const (
+	AuthorCustomer Author = "customer"
+	AuthorAgent    Author = "agent"
+	AuthorSystem   Author = "system"
+)
+
+// Raw is a mail as received, byte for byte.
+type Raw struct {
+	ID           int64
+	ReceivedAt   time.Time
+	Source       string // smtp, lmtp, inject, imap
+	EnvelopeFrom string
+	Recipients   []string
+	SHA256       string
+	Data         []byte
+}
+
+// Message is one mail (or note) on a ticket.
+type Message struct {
+	ID           int64
+	Ticket       int64
+	RawID        int64
+	Author       Author
+	FromAddr     string
+	FromName     string
+	MessageID    string
+	Subject      string
+	Text         string // the whole text
+	NewText      string // the text with quotes and signature cut
+	CutFlagged   bool   // the cut was unsure; show Text
+	Internal     bool
+	Automatic    bool
+	Unverified   bool // came through an agent path without proof
+	Participants []string
+	ParseError   string
+	CreatedAt    time.Time
+	Attachments  []Attachment
+}
+
+// Attachment is the metadata of one attachment; its bytes live in the raw mail.
+type Attachment struct {
+	ID          int64
+	Message     int64
+	PartIndex   int
+	Filename    string
+	ContentType string
+	Size        int64
+}
+
+// MessageRef is where a stored Message-ID lives: what threading and
+// duplicate checks need to know of an earlier mail.
+type MessageRef struct {
+	Ticket       int64
+	Message      int64
+	FromAddr     string
+	Participants []string
+	SHA256       string
+}

@@ -1,0 +1,160 @@
+package ticketd
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by lookups that find nothing.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrBusy reports that the database stayed locked (by another process)
+// longer than the busy timeout; the caller should answer "try again later".
+var ErrBusy = errors.New("store: database is locked")
+
+// Store keeps tickets. Every engine (store/sqlite, and any other) passes
+// the contract suite in store/storetest.
+type Store interface {
+	// Update runs fn inside a write transaction and returns after the
+	// commit made its work durable (or after it failed: then nothing of fn
+	// was kept). fn must do only database work; it may be retried with
+	// other callers' work in the same transaction.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// IndexSearch brings the search index up to date with every message
+	// stored so far, and returns how many it added.
+	IndexSearch(ctx context.Context) (int, error)
+	Close() error
+}
+
+// Tx is one caller's view of a transaction. Methods that write fail in a
+// read-only one.
+type Tx interface {
+	TicketTx
+	MessageTx
+	EventTx
+	OutboxTx
+	SchedulerTx
+	SearchTx
+	IMAPTx
+}
+
+// TicketTx reads and writes tickets and their tags.
+type TicketTx interface {
+	TicketByToken(token string) (*Ticket, error)
+	TicketByNumber(n int64) (*Ticket, error)
+	// CreateTicket inserts tk and sets its Number.
+	CreateTicket(tk *Ticket) error
+	// SaveTicket writes a ticket's mutable fields back (not its tags).
+	SaveTicket(tk *Ticket) error
+	// ListTickets returns tickets, newest first.
+	ListTickets(f TicketFilter) ([]*Ticket, error)
+	Tags(ticket int64) ([]string, error)
+	// AddTag and RemoveTag report whether they changed anything.
+	AddTag(ticket int64, tag string) (bool, error)
+	RemoveTag(ticket int64, tag string) (bool, error)
+}
+
+// MessageTx reads and writes raw mails, messages and attachments.
+type MessageTx interface {
+	// InsertRaw stores a mail's bytes exactly as received and sets its ID.
+	InsertRaw(r *Raw) error
+	Raw(id int64) (*Raw, error)
+	// InsertMessage stores m with its attachments' metadata and sets their IDs.
+	InsertMessage(m *Message) error
+	Message(id int64) (*Message, error)
+	// Messages returns a ticket's messages, oldest first, with attachments.
+	Messages(ticket int64) ([]*Message, error)
+	Attachment(id int64) (*Attachment, error)
+	// MessagesByMessageID finds the stored messages carrying a Message-ID
+	// (a bounded number of them).
+	MessagesByMessageID(id string) ([]MessageRef, error)
+	// ThreadIDs returns the Message-IDs a reply on this ticket refers to.
+	ThreadIDs(ticket int64) (Thread, error)
+	// RootParticipants returns the To/Cc addresses of the ticket's first message.
+	RootParticipants(ticket int64) ([]string, error)
+	// LastCustomerMessage returns the id of the customer's latest public
+	// message on a ticket (0 if none).
+	LastCustomerMessage(ticket int64) (int64, error)
+}
+
+// EventTx reads and writes tickets' histories.
+type EventTx interface {
+	// AddEvents appends entries, in order, and sets their IDs.
+	AddEvents(es []*Event) error
+	// Events returns a ticket's history, oldest first.
+	Events(ticket int64) ([]Event, error)
+}
+
+// OutboxTx reads and writes outgoing mail.
+type OutboxTx interface {
+	// Enqueue adds outbox rows and sets their IDs.
+	Enqueue(os ...*Outgoing) error
+	// CountAcks counts the acknowledgements queued for addr since a moment.
+	CountAcks(addr string, since time.Time) (int, error)
+	// DueOutgoing lists queued rows due at or before now, oldest first.
+	DueOutgoing(now time.Time, limit int) ([]*Outgoing, error)
+	// NextOutgoingAt returns when the earliest queued row is due (zero if none).
+	NextOutgoingAt() (time.Time, error)
+	// Claim takes a due row for one sender until a lease runs out, and
+	// reports whether it got it.
+	Claim(id int64, now, until time.Time) (bool, error)
+	// MarkSent, MarkRetry and MarkFailed move a row that is still queued.
+	MarkSent(id int64, at time.Time) error
+	MarkRetry(id int64, next time.Time, errText string) error
+	MarkFailed(id int64, errText string) error
+}
+
+// SchedulerTx finds the tickets the scheduler owes something.
+type SchedulerTx interface {
+	// DueReminders returns the pending tickets of a mailbox that turned
+	// pending at or before pendingBefore and were not reminded since.
+	DueReminders(mailbox string, pendingBefore time.Time) ([]int64, error)
+	// DueCloses returns the pending tickets of a mailbox reminded at or
+	// before remindedBefore that turned pending at or before pendingBefore.
+	DueCloses(mailbox string, remindedBefore, pendingBefore time.Time) ([]int64, error)
+}
+
+// SearchTx finds tickets.
+type SearchTx interface {
+	Search(q SearchQuery) ([]SearchHit, error)
+}
+
+// IMAPTx keeps the IMAP gateway's progress per fetched folder.
+type IMAPTx interface {
+	// IMAPState returns the state of src, or ErrNotFound before its first connection.
+	IMAPState(src IMAPSource) (*IMAPState, error)
+	SaveIMAPState(src IMAPSource, s *IMAPState) error
+}
+
+// SearchQuery selects tickets for Search.
+type SearchQuery struct {
+	Text   string // words, a requester address, or a ticket number ("12", "#12")
+	Status Status // "" for all
+	Limit  int    // 0 for 50
+}
+
+// SearchHit is one ticket found, best first.
+type SearchHit struct {
+	Ticket  *Ticket
+	Match   string  // number, requester, text
+	Snippet string  // the matching words in context, marked with [ ]
+	Rank    float64 // lower is better
+}
+
+// IMAPSource names one fetched folder: server address, account and folder.
+type IMAPSource struct {
+	Addr     string
+	Username string
+	Folder   string
+}
+
+// IMAPState is how far the IMAP gateway got in one source folder.
+type IMAPState struct {
+	UIDValidity uint32
+	LastUID     uint32 // every UID up to this one is handled
+	BacklogTop  uint32 // UIDs up to this one follow the first-connection backlog rule
+	UpdatedAt   time.Time
+}

@@ -1,0 +1,654 @@
+// Package storetest is the contract every store engine keeps: what intake,
+// lifecycle, the outbox worker, the status page and the CLI rely on. An
+// engine's tests call Run with a way to open a fresh, empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ticketd/ticketd"
+)
+
+// Opener opens a fresh, empty store for one test and returns it with a
+// function that closes it and opens the same database again.
+type Opener func(t *testing.T) (s ticketd.Store, reopen func() ticketd.Store)
+
+var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+// Run runs the contract suite against the engine open gives.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Opener)
+	}{
+		{"TicketRoundTrip", testTicketRoundTrip},
+		{"Tags", testTags},
+		{"ListTickets", testListTickets},
+		{"MessagesAndAttachments", testMessagesAndAttachments},
+		{"RawKeptExactly", testRawKeptExactly},
+		{"MessagesByMessageID", testMessagesByMessageID},
+		{"ThreadAndParticipants", testThreadAndParticipants},
+		{"EventsInOrder", testEventsInOrder},
+		{"OutboxLifecycle", testOutboxLifecycle},
+		{"ClaimIsExclusive", testClaimIsExclusive},
+		{"CountAcks", testCountAcks},
+		{"DueReminders", testDue},
+		{"IMAPState", testIMAPState},
+		{"Search", testSearch},
+		{"FailedUpdateLeavesNoTrace", testFailedUpdateLeavesNoTrace},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"PanicIsAnError", testPanicIsAnError},
+		{"CommittedSurvivesReopen", testCommittedSurvivesReopen},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
+}
+
+func update(t *testing.T, s ticketd.Store, fn func(ticketd.Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func view(t *testing.T, s ticketd.Store, fn func(ticketd.Tx) error) {
+	t.Helper()
+	if err := s.View(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// NewTicket inserts a nuevo ticket with the given token and requester.
+func NewTicket(tx ticketd.Tx, token, requester string) (*ticketd.Ticket, error) {
+	tk := &ticketd.Ticket{Token: token, Mailbox: "soporte@example.com", RequesterAddr: requester, RequesterName: "Carla",
+		Subject: "No puedo entrar", Status: ticketd.StatusNuevo, CreatedAt: t0, UpdatedAt: t0}
+	return tk, tx.CreateTicket(tk)
+}
+
+func testTicketRoundTrip(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var tk *ticketd.Ticket
+	update(t, s, func(tx ticketd.Tx) (err error) { tk, err = NewTicket(tx, "tok1", "carla@cliente.example"); return })
+	if tk.Number == 0 || tk.Priority != ticketd.DefaultPriority {
+		t.Fatalf("created ticket number %d priority %q", tk.Number, tk.Priority)
+	}
+	later := t0.Add(time.Hour)
+	tk.Status, tk.Assignee, tk.Priority, tk.PendingSince, tk.UpdatedAt = ticketd.StatusPendiente, "ana@example.com", ticketd.PriorityAlta, later, later
+	update(t, s, func(tx ticketd.Tx) error { return tx.SaveTicket(tk) })
+	var byTok, byNum *ticketd.Ticket
+	view(t, s, func(tx ticketd.Tx) (err error) {
+		if byTok, err = tx.TicketByToken("tok1"); err != nil {
+			return err
+		}
+		byNum, err = tx.TicketByNumber(tk.Number)
+		return err
+	})
+	for _, got := range []*ticketd.Ticket{byTok, byNum} {
+		if got.Status != ticketd.StatusPendiente || got.Assignee != "ana@example.com" || got.Priority != ticketd.PriorityAlta ||
+			!got.PendingSince.Equal(later) || !got.CreatedAt.Equal(t0) || got.RequesterName != "Carla" || !got.ReminderSentAt.IsZero() {
+			t.Fatalf("read back %+v", got)
+		}
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		if _, err := tx.TicketByToken("nope"); !errors.Is(err, ticketd.ErrNotFound) {
+			t.Errorf("missing token: %v, want ErrNotFound", err)
+		}
+		if _, err := tx.TicketByNumber(999); !errors.Is(err, ticketd.ErrNotFound) {
+			t.Errorf("missing number: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+func testTags(t *testing.T, open Opener) {
+	s, _ := open(t)
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "tags", "c@x.example")
+		if err != nil {
+			return err
+		}
+		for _, tag := range []string{"vip", "factura", "vip"} {
+			if _, err := tx.AddTag(tk.Number, tag); err != nil {
+				return err
+			}
+		}
+		if gone, err := tx.RemoveTag(tk.Number, "nada"); err != nil || gone {
+			return fmt.Errorf("removing an absent tag: %v %v", gone, err)
+		}
+		got, err := tx.TicketByNumber(tk.Number)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got.Tags, []string{"factura", "vip"}) {
+			return fmt.Errorf("tags %v, want sorted [factura vip]", got.Tags)
+		}
+		return nil
+	})
+}
+
+func testListTickets(t *testing.T, open Opener) {
+	s, _ := open(t)
+	update(t, s, func(tx ticketd.Tx) error {
+		for i := range 5 {
+			tk, err := NewTicket(tx, fmt.Sprintf("list%d", i), "c@x.example")
+			if err != nil {
+				return err
+			}
+			if i%2 == 1 {
+				tk.Status = ticketd.StatusAbierto
+				if err := tx.SaveTicket(tk); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		all, err := tx.ListTickets(ticketd.TicketFilter{})
+		if err != nil {
+			return err
+		}
+		if len(all) != 5 || all[0].Number < all[4].Number {
+			t.Errorf("list: %d tickets, want 5 newest first", len(all))
+		}
+		open, err := tx.ListTickets(ticketd.TicketFilter{Status: ticketd.StatusAbierto, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(open) != 1 || open[0].Status != ticketd.StatusAbierto || open[0].Token != "list3" {
+			t.Errorf("filtered list: %+v", open)
+		}
+		return nil
+	})
+}
+
+func testMessagesAndAttachments(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var m *ticketd.Message
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "msgs", "c@x.example")
+		if err != nil {
+			return err
+		}
+		m = &ticketd.Message{Ticket: tk.Number, Author: ticketd.AuthorCustomer, FromAddr: "c@x.example", FromName: "Carla",
+			MessageID: "a@x.example", Subject: "Hola", Text: "Hola\n\n> cita", NewText: "Hola", CutFlagged: true,
+			Participants: []string{"soporte@example.com", "jefe@x.example"}, CreatedAt: t0,
+			Attachments: []ticketd.Attachment{{PartIndex: 2, Filename: "factura.pdf", ContentType: "application/pdf", Size: 1234}}}
+		if err := tx.InsertMessage(m); err != nil {
+			return err
+		}
+		note := &ticketd.Message{Ticket: tk.Number, Author: ticketd.AuthorAgent, FromAddr: "ana@example.com", Text: "nota", NewText: "nota", Internal: true, CreatedAt: t0.Add(time.Minute)}
+		return tx.InsertMessage(note)
+	})
+	if m.ID == 0 || m.Attachments[0].ID == 0 {
+		t.Fatalf("ids not set: message %d attachment %d", m.ID, m.Attachments[0].ID)
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		ms, err := tx.Messages(m.Ticket)
+		if err != nil {
+			return err
+		}
+		if len(ms) != 2 || ms[0].ID != m.ID || !ms[1].Internal || ms[1].Author != ticketd.AuthorAgent {
+			t.Fatalf("messages: %+v", ms)
+		}
+		got := ms[0]
+		if got.Text != "Hola\n\n> cita" || got.NewText != "Hola" || !got.CutFlagged || !slices.Equal(got.Participants, m.Participants) ||
+			len(got.Attachments) != 1 || got.Attachments[0].Filename != "factura.pdf" || got.Attachments[0].Size != 1234 {
+			t.Fatalf("message read back: %+v", got)
+		}
+		one, err := tx.Message(m.ID)
+		if err != nil || one.MessageID != "a@x.example" || len(one.Attachments) != 1 {
+			t.Fatalf("Message(%d): %+v %v", m.ID, one, err)
+		}
+		a, err := tx.Attachment(m.Attachments[0].ID)
+		if err != nil || a.Message != m.ID || a.PartIndex != 2 {
+			t.Fatalf("Attachment: %+v %v", a, err)
+		}
+		if _, err := tx.Message(m.ID + 100); !errors.Is(err, ticketd.ErrNotFound) {
+			t.Errorf("missing message: %v", err)
+		}
+		return nil
+	})
+}
+
+func testRawKeptExactly(t *testing.T, open Opener) {
+	s, _ := open(t)
+	data := []byte("From: a@x\r\nSubject: \xff\xfe raw\r\n\r\nbody\x00with nul\r\n")
+	r := &ticketd.Raw{ReceivedAt: t0, Source: "smtp", EnvelopeFrom: "a@x", Recipients: []string{"soporte@example.com", "ventas@example.com"}, SHA256: "abc", Data: data}
+	update(t, s, func(tx ticketd.Tx) error { return tx.InsertRaw(r) })
+	view(t, s, func(tx ticketd.Tx) error {
+		got, err := tx.Raw(r.ID)
+		if err != nil {
+			return err
+		}
+		if string(got.Data) != string(data) || got.Source != "smtp" || !slices.Equal(got.Recipients, r.Recipients) || !got.ReceivedAt.Equal(t0) {
+			t.Fatalf("raw read back: %+v", got)
+		}
+		return nil
+	})
+}
+
+func testMessagesByMessageID(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "byid", "c@x.example")
+		if err != nil {
+			return err
+		}
+		number = tk.Number
+		r := &ticketd.Raw{ReceivedAt: t0, Source: "smtp", SHA256: "sum1", Data: []byte("x")}
+		if err := tx.InsertRaw(r); err != nil {
+			return err
+		}
+		return tx.InsertMessage(&ticketd.Message{Ticket: tk.Number, RawID: r.ID, Author: ticketd.AuthorCustomer, FromAddr: "c@x.example",
+			MessageID: "orig@x.example", Participants: []string{"cc@x.example"}, CreatedAt: t0})
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		refs, err := tx.MessagesByMessageID("orig@x.example")
+		if err != nil {
+			return err
+		}
+		if len(refs) != 1 || refs[0].Ticket != number || refs[0].SHA256 != "sum1" || refs[0].FromAddr != "c@x.example" || !slices.Equal(refs[0].Participants, []string{"cc@x.example"}) {
+			t.Fatalf("refs: %+v", refs)
+		}
+		none, err := tx.MessagesByMessageID("other@x.example")
+		if err != nil || len(none) != 0 {
+			t.Fatalf("unknown id: %+v %v", none, err)
+		}
+		return nil
+	})
+}
+
+func testThreadAndParticipants(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number, last int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "thread", "c@x.example")
+		if err != nil {
+			return err
+		}
+		number = tk.Number
+		for i, m := range []*ticketd.Message{
+			{Author: ticketd.AuthorCustomer, MessageID: "first@x", Participants: []string{"soporte@example.com", "jefe@x.example"}},
+			{Author: ticketd.AuthorAgent, MessageID: "agent@x"},
+			{Author: ticketd.AuthorCustomer, MessageID: "second@x"},
+			{Author: ticketd.AuthorCustomer, MessageID: "internal@x", Internal: true},
+		} {
+			m.Ticket, m.CreatedAt = tk.Number, t0.Add(time.Duration(i)*time.Minute)
+			if err := tx.InsertMessage(m); err != nil {
+				return err
+			}
+			if m.MessageID == "second@x" {
+				last = m.ID
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		th, err := tx.ThreadIDs(number)
+		if err != nil {
+			return err
+		}
+		if th != (ticketd.Thread{Root: "first@x", Last: "second@x"}) {
+			t.Errorf("thread %+v", th)
+		}
+		parts, err := tx.RootParticipants(number)
+		if err != nil || !slices.Equal(parts, []string{"soporte@example.com", "jefe@x.example"}) {
+			t.Errorf("root participants %v %v", parts, err)
+		}
+		id, err := tx.LastCustomerMessage(number)
+		if err != nil || id != last {
+			t.Errorf("last customer message %d %v, want %d", id, err, last)
+		}
+		return nil
+	})
+}
+
+func testEventsInOrder(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "events", "c@x.example")
+		if err != nil {
+			return err
+		}
+		number = tk.Number
+		es := []*ticketd.Event{
+			{Ticket: tk.Number, Type: ticketd.EventCreated, Actor: "c@x.example", At: t0},
+			{Ticket: tk.Number, Type: ticketd.EventMessageIn, Actor: "c@x.example", At: t0},
+			{Ticket: tk.Number, Type: ticketd.EventStatus, Actor: "ana@example.com", At: t0.Add(time.Hour), Detail: "nuevo -> pendiente"},
+		}
+		if err := tx.AddEvents(es); err != nil {
+			return err
+		}
+		if es[0].ID == 0 || es[1].ID <= es[0].ID || es[2].ID <= es[1].ID {
+			return fmt.Errorf("event ids %d %d %d", es[0].ID, es[1].ID, es[2].ID)
+		}
+		return nil
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		evs, err := tx.Events(number)
+		if err != nil {
+			return err
+		}
+		if len(evs) != 3 || evs[0].Type != ticketd.EventCreated || evs[2].Detail != "nuevo -> pendiente" || !evs[2].At.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("events %+v", evs)
+		}
+		return nil
+	})
+}
+
+func testOutboxLifecycle(t *testing.T, open Opener) {
+	s, _ := open(t)
+	p := ticketd.Params{Lang: "es", InReplyTo: "a@x", References: []string{"a@x"}, Cc: []string{"jefe@x.example"}}
+	rows := []*ticketd.Outgoing{
+		ticketd.NewOutgoing(0, ticketd.KindAck, "c@x.example", 0, "m1@x", p, t0),
+		ticketd.NewOutgoing(0, ticketd.KindAgentNew, "ana@example.com", 0, "m2@x", ticketd.Params{}, t0.Add(time.Minute)),
+		ticketd.NewOutgoing(0, ticketd.KindAgentNew, "luis@example.com", 0, "m3@x", ticketd.Params{}, t0.Add(time.Hour)),
+	}
+	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(rows...) })
+	if rows[0].ID == 0 || rows[2].ID <= rows[1].ID {
+		t.Fatalf("ids %d %d %d", rows[0].ID, rows[1].ID, rows[2].ID)
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		due, err := tx.DueOutgoing(t0.Add(30*time.Minute), 10)
+		if err != nil {
+			return err
+		}
+		if len(due) != 2 || due[0].ID != rows[0].ID || due[0].Kind != ticketd.KindAck || due[0].State != ticketd.OutQueued ||
+			due[0].Params.Lang != "es" || !slices.Equal(due[0].Params.Cc, p.Cc) {
+			t.Fatalf("due %+v", due)
+		}
+		next, err := tx.NextOutgoingAt()
+		if err != nil || !next.Equal(t0) {
+			t.Fatalf("next %v %v", next, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx ticketd.Tx) error {
+		if err := tx.MarkSent(rows[0].ID, t0.Add(time.Second)); err != nil {
+			return err
+		}
+		if err := tx.MarkRetry(rows[1].ID, t0.Add(2*time.Hour), "451 try later"); err != nil {
+			return err
+		}
+		return tx.MarkFailed(rows[2].ID, "550 no such user")
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		due, err := tx.DueOutgoing(t0.Add(3*time.Hour), 10)
+		if err != nil {
+			return err
+		}
+		if len(due) != 1 || due[0].ID != rows[1].ID || due[0].Attempts != 1 || due[0].LastError != "451 try later" {
+			t.Fatalf("after marks, due %+v", due)
+		}
+		next, err := tx.NextOutgoingAt()
+		if err != nil || !next.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("next after marks %v %v", next, err)
+		}
+		return nil
+	})
+	// A row that was sent is never moved again.
+	update(t, s, func(tx ticketd.Tx) error { return tx.MarkRetry(rows[0].ID, t0, "late") })
+	view(t, s, func(tx ticketd.Tx) error {
+		due, err := tx.DueOutgoing(t0.Add(3*time.Hour), 10)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("a sent row came back: %+v %v", due, err)
+		}
+		return nil
+	})
+}
+
+func testClaimIsExclusive(t *testing.T, open Opener) {
+	s, _ := open(t)
+	o := ticketd.NewOutgoing(0, ticketd.KindAck, "c@x.example", 0, "m@x", ticketd.Params{}, t0)
+	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(o) })
+	got := make([]bool, 2)
+	for i := range got {
+		update(t, s, func(tx ticketd.Tx) (err error) { got[i], err = tx.Claim(o.ID, t0, t0.Add(5*time.Minute)); return })
+	}
+	if !got[0] || got[1] {
+		t.Fatalf("claims = %v, want exactly the first", got)
+	}
+	// After the lease, another sender may take it.
+	var again bool
+	update(t, s, func(tx ticketd.Tx) (err error) { again, err = tx.Claim(o.ID, t0.Add(6*time.Minute), t0.Add(11*time.Minute)); return })
+	if !again {
+		t.Fatal("an expired lease could not be claimed")
+	}
+}
+
+func testCountAcks(t *testing.T, open Opener) {
+	s, _ := open(t)
+	update(t, s, func(tx ticketd.Tx) error {
+		return tx.Enqueue(
+			ticketd.NewOutgoing(0, ticketd.KindAck, "c@x.example", 0, "1@x", ticketd.Params{}, t0),
+			ticketd.NewOutgoing(0, ticketd.KindAck, "c@x.example", 0, "2@x", ticketd.Params{}, t0.Add(50*time.Minute)),
+			ticketd.NewOutgoing(0, ticketd.KindRelay, "c@x.example", 0, "3@x", ticketd.Params{}, t0.Add(50*time.Minute)),
+			ticketd.NewOutgoing(0, ticketd.KindAck, "d@x.example", 0, "4@x", ticketd.Params{}, t0.Add(50*time.Minute)),
+		)
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		n, err := tx.CountAcks("C@X.example", t0.Add(10*time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("acks since 10 min = %d %v, want 1", n, err)
+		}
+		return nil
+	})
+}
+
+func testDue(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var pending, reminded, fresh int64
+	update(t, s, func(tx ticketd.Tx) error {
+		mk := func(tok string, since, remindedAt time.Time) (int64, error) {
+			tk, err := NewTicket(tx, tok, "c@x.example")
+			if err != nil {
+				return 0, err
+			}
+			tk.Status, tk.PendingSince, tk.ReminderSentAt = ticketd.StatusPendiente, since, remindedAt
+			return tk.Number, tx.SaveTicket(tk)
+		}
+		var err error
+		if pending, err = mk("p", t0, time.Time{}); err != nil {
+			return err
+		}
+		if reminded, err = mk("r", t0, t0.Add(23*24*time.Hour)); err != nil {
+			return err
+		}
+		fresh, err = mk("f", t0.Add(20*24*time.Hour), time.Time{})
+		return err
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		rem, err := tx.DueReminders("SOPORTE@example.com", t0.Add(time.Hour))
+		if err != nil || !slices.Equal(rem, []int64{pending}) {
+			t.Errorf("due reminders %v %v, want [%d] (not %d)", rem, err, pending, fresh)
+		}
+		cl, err := tx.DueCloses("soporte@example.com", t0.Add(24*24*time.Hour), t0.Add(time.Hour))
+		if err != nil || !slices.Equal(cl, []int64{reminded}) {
+			t.Errorf("due closes %v %v, want [%d]", cl, err, reminded)
+		}
+		return nil
+	})
+}
+
+func testIMAPState(t *testing.T, open Opener) {
+	s, _ := open(t)
+	src := ticketd.IMAPSource{Addr: "IMAP.example.com:993", Username: "soporte", Folder: "INBOX"}
+	view(t, s, func(tx ticketd.Tx) error {
+		if _, err := tx.IMAPState(src); !errors.Is(err, ticketd.ErrNotFound) {
+			t.Errorf("before first save: %v", err)
+		}
+		return nil
+	})
+	for _, last := range []uint32{10, 42} {
+		update(t, s, func(tx ticketd.Tx) error {
+			return tx.SaveIMAPState(src, &ticketd.IMAPState{UIDValidity: 7, LastUID: last, BacklogTop: 5, UpdatedAt: t0})
+		})
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		st, err := tx.IMAPState(ticketd.IMAPSource{Addr: "imap.example.com:993", Username: "soporte", Folder: "INBOX"})
+		if err != nil || st.LastUID != 42 || st.UIDValidity != 7 || st.BacklogTop != 5 {
+			t.Errorf("state %+v %v", st, err)
+		}
+		return nil
+	})
+}
+
+func testSearch(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var factura, other int64
+	update(t, s, func(tx ticketd.Tx) error {
+		for i := range 250 {
+			tok := fmt.Sprintf("search%d", i%5)
+			tk, err := tx.TicketByToken(tok)
+			if errors.Is(err, ticketd.ErrNotFound) {
+				tk, err = NewTicket(tx, tok, fmt.Sprintf("cliente%d@x.example", i%5))
+			}
+			if err != nil {
+				return err
+			}
+			text := "una consulta normal"
+			if i == 237 {
+				text = "la facturación duplicada del mes"
+				factura = tk.Number
+			} else {
+				other = tk.Number
+			}
+			if err := tx.InsertMessage(&ticketd.Message{Ticket: tk.Number, Author: ticketd.AuthorCustomer, Subject: "hola", Text: text, NewText: text, CreatedAt: t0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	n, err := s.IndexSearch(context.Background())
+	if err != nil || n != 250 {
+		t.Fatalf("IndexSearch = %d, %v; want 250", n, err)
+	}
+	if n, _ := s.IndexSearch(context.Background()); n != 0 {
+		t.Fatalf("second IndexSearch indexed %d again", n)
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		// Accents are ignored and a word finds its longer forms.
+		hits, err := tx.Search(ticketd.SearchQuery{Text: "FACTURACION"})
+		if err != nil || len(hits) != 1 || hits[0].Ticket.Number != factura || hits[0].Match != "text" || !strings.Contains(hits[0].Snippet, "[facturación]") {
+			t.Errorf("text search: %+v %v", hits, err)
+		}
+		hits, err = tx.Search(ticketd.SearchQuery{Text: "factur"})
+		if err != nil || len(hits) != 1 {
+			t.Errorf("prefix search: %+v %v", hits, err)
+		}
+		hits, err = tx.Search(ticketd.SearchQuery{Text: fmt.Sprintf("#%d", other)})
+		if err != nil || len(hits) == 0 || hits[0].Ticket.Number != other || hits[0].Match != "number" {
+			t.Errorf("number search: %+v %v", hits, err)
+		}
+		hits, err = tx.Search(ticketd.SearchQuery{Text: "Cliente2@x.example"})
+		if err != nil || len(hits) != 1 || hits[0].Match != "requester" || hits[0].Ticket.RequesterAddr != "cliente2@x.example" {
+			t.Errorf("requester search: %+v %v", hits, err)
+		}
+		hits, err = tx.Search(ticketd.SearchQuery{Text: "factura", Status: ticketd.StatusCerrado})
+		if err != nil || len(hits) != 0 {
+			t.Errorf("status filter: %+v %v", hits, err)
+		}
+		// Query syntax in the input is taken literally, never an error.
+		if _, err := tx.Search(ticketd.SearchQuery{Text: `"NEAR( AND * OR -`}); err != nil {
+			t.Errorf("odd input: %v", err)
+		}
+		return nil
+	})
+}
+
+func testFailedUpdateLeavesNoTrace(t *testing.T, open Opener) {
+	s, _ := open(t)
+	err := s.Update(context.Background(), func(tx ticketd.Tx) error {
+		if _, err := NewTicket(tx, "refused", "c@x.example"); err != nil {
+			return err
+		}
+		return errors.New("refused")
+	})
+	if err == nil {
+		t.Fatal("a failing fn reported success")
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		if _, err := tx.TicketByToken("refused"); !errors.Is(err, ticketd.ErrNotFound) {
+			t.Errorf("refused work was kept: %v", err)
+		}
+		return nil
+	})
+}
+
+// Callers that commit at the same moment each get their own answer: the
+// failing ones leave no trace, the others are all kept.
+func testConcurrentUpdates(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(context.Background(), func(tx ticketd.Tx) error {
+				tk, err := NewTicket(tx, fmt.Sprintf("conc%d", i), "c@x.example")
+				if err != nil {
+					return err
+				}
+				if err := tx.AddEvents([]*ticketd.Event{{Ticket: tk.Number, Type: ticketd.EventCreated, Actor: "x", At: t0}}); err != nil {
+					return err
+				}
+				if i%4 == 0 {
+					return errors.New("refused")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%4 == 0) != (err != nil) {
+			t.Fatalf("job %d: err %v", i, err)
+		}
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		tks, err := tx.ListTickets(ticketd.TicketFilter{})
+		if err != nil {
+			return err
+		}
+		if len(tks) != 30 {
+			t.Fatalf("%d tickets committed, want 30", len(tks))
+		}
+		for _, tk := range tks {
+			evs, err := tx.Events(tk.Number)
+			if err != nil {
+				return err
+			}
+			if len(evs) != 1 {
+				t.Fatalf("ticket %d has %d events", tk.Number, len(evs))
+			}
+		}
+		return nil
+	})
+}
+
+func testPanicIsAnError(t *testing.T, open Opener) {
+	s, _ := open(t)
+	if err := s.Update(context.Background(), func(ticketd.Tx) error { panic("boom") }); err == nil {
+		t.Fatal("panic swallowed")
+	}
+	update(t, s, func(tx ticketd.Tx) error { _, err := NewTicket(tx, "after", "c@x.example"); return err })
+}
+
+func testCommittedSurvivesReopen(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	update(t, s, func(tx ticketd.Tx) error { _, err := NewTicket(tx, "durable", "c@x.example"); return err })
+	s2 := reopen()
+	view(t, s2, func(tx ticketd.Tx) error { _, err := tx.TicketByToken("durable"); return err })
+}
