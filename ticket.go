@@ -1,6 +1,9 @@
 package ticketd
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Status is where a ticket stands. The keys are Spanish, as the design
 // fixes them, and this is the one place in Go that spells them.
@@ -63,4 +66,23 @@ type Ticket struct {
 type TicketFilter struct {
 	Status Status // "" for all
 	Limit  int    // 0 for no limit
+}
+
+// AgentRecipients is who hears of a change on the ticket: its assignee, or
+// every agent of its mailbox when nobody has it, never the one who caused
+// the change (except). Addresses come back in lower case.
+func (tk *Ticket) AgentRecipients(agents []string, except string) []string {
+	if tk.Assignee != "" {
+		if strings.EqualFold(tk.Assignee, except) {
+			return nil
+		}
+		return []string{strings.ToLower(tk.Assignee)}
+	}
+	var out []string
+	for _, ag := range agents {
+		if !strings.EqualFold(ag, except) {
+			out = append(out, strings.ToLower(ag))
+		}
+	}
+	return out
 }

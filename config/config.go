@@ -416,3 +416,12 @@ func (c *Config) Summary() string {
 	}
 	return b.String()
 }
+
+// Lang is the language of the mails and pages of this mailbox: its own,
+// else the server's.
+func (m Mailbox) Lang(c *Config) string {
+	if m.Language != "" {
+		return m.Language
+	}
+	return c.Server.Language
+}

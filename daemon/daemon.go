@@ -9,6 +9,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
+	"github.com/ticketd/ticketd/threading"
 	"log/slog"
 	"net"
 	"os"
@@ -24,7 +26,7 @@ import (
 	"github.com/ticketd/ticketd/mailer"
 	"github.com/ticketd/ticketd/mailer/templates"
 	"github.com/ticketd/ticketd/smtpd"
-	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/store/sqlite"
 )
 
 // Options carry what is injected rather than configured.
@@ -54,7 +56,7 @@ type Options struct {
 
 // Daemon is a running ticketd.
 type Daemon struct {
-	Store  *store.Store
+	Store  ticketd.Store
 	Desk   *intake.Desk
 	Worker *mailer.Worker
 	SMTP   *smtpd.Server
@@ -113,7 +115,7 @@ func LoadKey(dataDir string) ([]byte, error) {
 
 // Parts are the pieces every subcommand that touches data needs.
 type Parts struct {
-	Store    *store.Store
+	Store    ticketd.Store
 	Key      []byte
 	Desk     *intake.Desk
 	Composer *mailer.Composer
@@ -126,9 +128,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Log == nil {
-		opt.Log = slog.Default()
-	}
+	opt.Log = Redacting(opt.Log)
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
@@ -140,7 +140,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	st, err := store.Open(DBPath(cfg.Server.DataDir), store.Options{BusyTimeout: opt.BusyTimeout})
+	st, err := sqlite.Open(DBPath(cfg.Server.DataDir), sqlite.Options{BusyTimeout: opt.BusyTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +157,19 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	}
 	p.Desk.Wake = p.Worker.Wake
 	return p, nil
+}
+
+// Redacting returns log (the default logger when nil) writing through
+// threading's redacting handler, so that no component's log line carries a
+// reply token.
+func Redacting(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		log = slog.Default()
+	}
+	if _, ok := log.Handler().(*threading.RedactingHandler); ok {
+		return log
+	}
+	return slog.New(threading.NewRedactingHandler(log.Handler()))
 }
 
 // TransportFor builds the configured outbound transport.
@@ -183,10 +196,7 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := opt.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := Redacting(opt.Log)
 	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
 	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log}
 	if cfg.SMTP.TLSCertFile != "" {

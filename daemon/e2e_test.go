@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +17,6 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/ticketd/ticketd/daemon/daemontest"
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
@@ -421,7 +421,7 @@ func TestMalformedMessageIsStoredRawAndVisible(t *testing.T) {
 		t.Fatalf("malformed mail text not visible: %q", msgs[0].Text)
 	}
 	var stored []byte
-	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		r, err := tx.Raw(msgs[0].RawID)
 		if err == nil {
 			stored = r.Data
@@ -489,7 +489,7 @@ func TestOutboundRetriesThenGivesUpVisibly(t *testing.T) {
 
 func mail(lines ...string) string { return strings.Join(lines, "\r\n") + "\r\n" }
 
-func openTicket(t *testing.T, e *daemontest.Env, from, subject string) (*store.Ticket, *enmime.Envelope) {
+func openTicket(t *testing.T, e *daemontest.Env, from, subject string) (*ticketd.Ticket, *enmime.Envelope) {
 	t.Helper()
 	before := len(tickets(t, e))
 	e.MustSend(from, []string{"soporte@example.com"}, mail("From: "+from, "To: soporte@example.com", "Subject: "+subject,
@@ -501,15 +501,15 @@ func openTicket(t *testing.T, e *daemontest.Env, from, subject string) (*store.T
 
 // agentAddress is Ana's reply address for a ticket, as her notification
 // carries it (TestTicketLoop reads it from the mail itself).
-func agentAddress(t *testing.T, e *daemontest.Env, tk *store.Ticket) string {
+func agentAddress(t *testing.T, e *daemontest.Env, tk *ticketd.Ticket) string {
 	t.Helper()
 	return threading.AgentAddress("soporte@example.com", tk.Token, threading.AgentTag(e.D.Desk.Key, tk.Token, "ana@example.com"))
 }
 
-func ticket(t *testing.T, e *daemontest.Env, n int64) *store.Ticket {
+func ticket(t *testing.T, e *daemontest.Env, n int64) *ticketd.Ticket {
 	t.Helper()
-	var tk *store.Ticket
-	err := e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	var tk *ticketd.Ticket
+	err := e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		var err error
 		tk, err = tx.TicketByNumber(n)
 		return err
@@ -520,12 +520,12 @@ func ticket(t *testing.T, e *daemontest.Env, n int64) *store.Ticket {
 	return tk
 }
 
-func tickets(t *testing.T, e *daemontest.Env) []*store.Ticket {
+func tickets(t *testing.T, e *daemontest.Env) []*ticketd.Ticket {
 	t.Helper()
-	var out []*store.Ticket
-	if err := e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	var out []*ticketd.Ticket
+	if err := e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		var err error
-		out, err = tx.ListTickets(store.TicketFilter{})
+		out, err = tx.ListTickets(ticketd.TicketFilter{})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -533,10 +533,10 @@ func tickets(t *testing.T, e *daemontest.Env) []*store.Ticket {
 	return out
 }
 
-func messages(t *testing.T, e *daemontest.Env, n int64) []*store.Message {
+func messages(t *testing.T, e *daemontest.Env, n int64) []*ticketd.Message {
 	t.Helper()
-	var out []*store.Message
-	if err := e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	var out []*ticketd.Message
+	if err := e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		var err error
 		out, err = tx.Messages(n)
 		return err
@@ -549,10 +549,10 @@ func messages(t *testing.T, e *daemontest.Env, n int64) []*store.Message {
 func eventTypes(t *testing.T, e *daemontest.Env, n int64) []string {
 	t.Helper()
 	var out []string
-	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		evs, err := tx.Events(n)
 		for _, ev := range evs {
-			out = append(out, ev.Type)
+			out = append(out, string(ev.Type))
 		}
 		return err
 	})

@@ -11,6 +11,7 @@ package imapgw
 import (
 	"context"
 	"errors"
+	"github.com/ticketd/ticketd"
 	"log/slog"
 	"strings"
 	"time"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/intake"
-	"github.com/ticketd/ticketd/store"
 )
 
 // Deliverer takes one mail durably; *intake.Desk is one.
@@ -29,10 +29,10 @@ type Deliverer interface {
 }
 
 // StateStore keeps the gateway's position (UIDVALIDITY, last UID); a
-// *store.Store is one.
+// ticketd.Store is one.
 type StateStore interface {
-	View(ctx context.Context, fn func(*store.Tx) error) error
-	Update(ctx context.Context, fn func(*store.Tx) error) error
+	View(ctx context.Context, fn func(ticketd.Tx) error) error
+	Update(ctx context.Context, fn func(ticketd.Tx) error) error
 }
 
 // Options are what a Gateway needs besides its [[imap]] entry.
@@ -55,7 +55,7 @@ type Options struct {
 type Gateway struct {
 	cfg  config.IMAP
 	opt  Options
-	src  store.IMAPSource
+	src  ticketd.IMAPSource
 	log  *slog.Logger
 	wake chan struct{}
 
@@ -91,7 +91,7 @@ func New(cfg config.IMAP, opt Options) *Gateway {
 	return &Gateway{
 		cfg:  cfg,
 		opt:  opt,
-		src:  store.IMAPSource{Addr: cfg.Addr, Username: cfg.Username, Folder: cfg.Folder},
+		src:  ticketd.IMAPSource{Addr: cfg.Addr, Username: cfg.Username, Folder: cfg.Folder},
 		log:  opt.Log.With("imap", cfg.Username+"@"+cfg.Addr, "folder", cfg.Folder),
 		wake: make(chan struct{}, 1),
 	}

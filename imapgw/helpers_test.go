@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"log/slog"
 	"strings"
 	"sync"
@@ -16,7 +17,6 @@ import (
 	"github.com/ticketd/ticketd/imapgw"
 	"github.com/ticketd/ticketd/imapgw/imapgwtest"
 	"github.com/ticketd/ticketd/intake"
-	"github.com/ticketd/ticketd/store"
 )
 
 // rig is a real ticketd (daemontest) fed by one gateway from a private Dovecot.
@@ -100,12 +100,12 @@ func (r *rig) run(opt imapgw.Options) {
 }
 
 // tickets returns every ticket, oldest first.
-func (r *rig) tickets() []*store.Ticket {
+func (r *rig) tickets() []*ticketd.Ticket {
 	r.t.Helper()
-	var out []*store.Ticket
-	err := r.e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	var out []*ticketd.Ticket
+	err := r.e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		var err error
-		out, err = tx.ListTickets(store.TicketFilter{})
+		out, err = tx.ListTickets(ticketd.TicketFilter{})
 		return err
 	})
 	if err != nil {
@@ -118,9 +118,9 @@ func (r *rig) tickets() []*store.Ticket {
 }
 
 // waitTickets waits until n tickets exist, failing after timeout.
-func (r *rig) waitTickets(n int, timeout time.Duration) []*store.Ticket {
+func (r *rig) waitTickets(n int, timeout time.Duration) []*ticketd.Ticket {
 	r.t.Helper()
-	var got []*store.Ticket
+	var got []*ticketd.Ticket
 	waitFor(r.t, timeout, func() bool { got = r.tickets(); return len(got) >= n },
 		func() string { return fmt.Sprintf("%d tickets, want %d\n%s", len(got), n, r.logs) })
 	if len(got) != n {
@@ -142,7 +142,7 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, why func() s
 }
 
 // subjects lists the tickets' subjects.
-func subjects(ts []*store.Ticket) []string {
+func subjects(ts []*ticketd.Ticket) []string {
 	out := make([]string, len(ts))
 	for i, tk := range ts {
 		out[i] = tk.Subject

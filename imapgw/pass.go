@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"net/mail"
 	"slices"
@@ -15,7 +16,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/ticketd/ticketd/intake"
-	"github.com/ticketd/ticketd/store"
 )
 
 // noAckAge: backlog mail older than this gets no acknowledgement.
@@ -25,7 +25,7 @@ const noAckAge = 24 * time.Hour
 type session struct {
 	g       *Gateway
 	c       *imapclient.Client
-	st      store.IMAPState
+	st      ticketd.IMAPState
 	folders map[string]bool // folders known to exist
 }
 
@@ -52,8 +52,8 @@ type counts struct {
 // recent; what is left is reported once.
 func (s *session) syncState(ctx context.Context, sel *imap.SelectData) error {
 	g := s.g
-	var st *store.IMAPState
-	err := g.opt.Store.View(ctx, func(tx *store.Tx) error {
+	var st *ticketd.IMAPState
+	err := g.opt.Store.View(ctx, func(tx ticketd.Tx) error {
 		var err error
 		st, err = tx.IMAPState(g.src)
 		return err
@@ -65,7 +65,7 @@ func (s *session) syncState(ctx context.Context, sel *imap.SelectData) error {
 	case err == nil:
 		g.log.Warn("imap UIDVALIDITY changed: re-scanning the folder; mail already stored is recognised and not imported again",
 			"old", st.UIDValidity, "new", sel.UIDValidity)
-	case !errors.Is(err, store.ErrNotFound):
+	case !errors.Is(err, ticketd.ErrNotFound):
 		return err
 	}
 	top := uint32(sel.UIDNext)
@@ -74,7 +74,7 @@ func (s *session) syncState(ctx context.Context, sel *imap.SelectData) error {
 	} else if top, err = s.maxUID(); err != nil {
 		return err
 	}
-	s.st = store.IMAPState{UIDValidity: sel.UIDValidity, BacklogTop: top}
+	s.st = ticketd.IMAPState{UIDValidity: sel.UIDValidity, BacklogTop: top}
 	if err := s.reportBacklog(); err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (s *session) backlogVerdict(uid imap.UID, flags []imap.Flag, date time.Time
 func (s *session) save(ctx context.Context) error {
 	s.st.UpdatedAt = s.g.opt.Now()
 	st := s.st
-	return s.g.opt.Store.Update(ctx, func(tx *store.Tx) error { return tx.SaveIMAPState(s.g.src, &st) })
+	return s.g.opt.Store.Update(ctx, func(tx ticketd.Tx) error { return tx.SaveIMAPState(s.g.src, &st) })
 }
 
 // pass takes every mail above the last UID handled, in batches.

@@ -5,9 +5,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/ticketd/ticketd/lifecycle"
-	"github.com/ticketd/ticketd/mailer"
-	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd"
 )
 
 // Agent commands: lines starting with '#' at the top of a genuine agent
@@ -46,6 +44,17 @@ type commandPlan struct {
 	note bool   // #nota: the whole mail is an internal note
 	// bad is the first line that cannot be run, with why (a reason key).
 	bad, reason, reasonArg string
+}
+
+// count tells how many commands have the verb.
+func (p *commandPlan) count(verb string) int {
+	n := 0
+	for _, c := range p.cmds {
+		if c.verb == verb {
+			n++
+		}
+	}
+	return n
 }
 
 func (p *commandPlan) has(verbs ...string) bool {
@@ -196,134 +205,91 @@ func commandReason(lang, key, arg string) string {
 	return m[key]
 }
 
-// readCommands parses the agent's new text and checks what needs the
-// mailbox (assignees). Commands come only from the new text: quoted text
-// and signatures were cut before.
-func (a *action) readCommands() commandPlan {
-	p := parseCommands(a.in.cut.New)
-	if p.bad != "" {
-		return p
+// checkCommands checks what needs the mailbox (assignees). Commands come
+// only from the new text: quoted text and signatures were cut before.
+func (p *planner) checkCommands(cp commandPlan) commandPlan {
+	if cp.bad != "" {
+		return cp
 	}
-	for _, c := range p.cmds {
-		if c.verb == "assign" && !mailboxHasAgent(a.mb, c.args[0]) {
-			p.bad, p.reason, p.reasonArg = c.line, "not_agent", c.args[0]
-			return p
+	for _, c := range cp.cmds {
+		if c.verb == "assign" && !containsFold(p.mb.Agents, c.args[0]) {
+			cp.bad, cp.reason, cp.reasonArg = c.line, "not_agent", c.args[0]
+			return cp
 		}
 	}
-	return p
-}
-
-// withNewText makes the stored message's new text t (the answer without
-// its command lines). The incoming mail is shared between the mailboxes it
-// was sent to, so it is copied, not changed.
-func (a *action) withNewText(t string) {
-	cp := *a.in
-	cp.cut.New = t
-	a.in = &cp
+	return cp
 }
 
 // commandError keeps the mail for the record, changes nothing on the ticket,
 // relays nothing, and tells the agent which line failed and why.
-func (a *action) commandError(p commandPlan) error {
-	agent := a.in.from()
-	reason := commandReason(a.lang(), p.reason, p.reasonArg)
-	if _, err := a.storeMessage(store.AuthorAgent, true, false); err != nil {
-		return err
-	}
-	if err := a.event("message_in", agent, fmt.Sprintf("not relayed: command %q failed: %s", p.bad, reason)); err != nil {
-		return err
-	}
-	tp, err := a.threadParams(a.in.p.MessageID)
-	if err != nil {
-		return err
-	}
-	tp.BadLine, tp.Reason, tp.Actor = p.bad, reason, agent
-	return a.enqueue(mailer.KindCommandError, agent, 0, tp)
+func (p *planner) commandError(cp commandPlan) {
+	agent := p.m.From()
+	reason := commandReason(p.lang(), cp.reason, cp.reasonArg)
+	p.out.Save = false
+	p.message(ticketd.AuthorAgent, true, false)
+	p.event(ticketd.EventMessageIn, agent, fmt.Sprintf("not relayed: command %q failed: %s", cp.bad, reason))
+	params := p.thread.Reply(p.m.P.MessageID)
+	params.BadLine, params.Reason, params.Actor = cp.bad, reason, agent
+	p.send(ticketd.KindCommandError, agent, 0, params)
 }
 
 // runCommands applies checked commands in order, recording each in the
-// history. The caller saves the ticket.
-func (a *action) runCommands(p commandPlan) error {
-	agent := a.in.from()
-	for _, c := range p.cmds {
+// history.
+func (p *planner) runCommands(cp commandPlan) {
+	agent := p.m.From()
+	for _, c := range cp.cmds {
 		switch c.verb {
 		case "close":
-			if a.tk.Status == lifecycle.Cerrado {
+			if p.tk.Status == ticketd.StatusCerrado {
 				continue
 			}
-			if err := a.setStatus(lifecycle.Cerrado, agent); err != nil {
-				return err
-			}
-			if err := a.event("closed", agent, c.line); err != nil {
-				return err
-			}
+			p.status(ticketd.StatusCerrado, agent)
+			p.event(ticketd.EventClosed, agent, c.line)
 		case "assign", "take":
 			to := agent
 			if c.verb == "assign" {
 				to = c.args[0]
 			}
-			if err := a.assign(to, agent); err != nil {
-				return err
-			}
+			p.assign(to, agent)
 		case "release":
-			if a.tk.Assignee == "" {
+			if p.tk.Assignee == "" {
 				continue
 			}
-			a.tk.Assignee = ""
-			if err := a.event("assigned", agent, "unassigned"); err != nil {
-				return err
-			}
+			p.tk.Assignee = ""
+			p.event(ticketd.EventAssigned, agent, "unassigned")
 		case "priority":
-			prev := a.tk.Priority
+			prev := p.tk.Priority
 			if prev == "" {
-				prev = "media"
+				prev = ticketd.DefaultPriority
 			}
-			a.tk.Priority = c.args[0]
-			if err := a.event("priority", agent, prev+" -> "+c.args[0]); err != nil {
-				return err
-			}
+			p.tk.Priority = ticketd.Priority(c.args[0])
+			p.event(ticketd.EventPriority, agent, string(prev)+" -> "+c.args[0])
 		case "tag", "untag":
+			typ := ticketd.EventTag
+			if c.verb == "untag" {
+				typ = ticketd.EventUntag
+			}
 			for _, tag := range c.args {
-				var err error
-				if c.verb == "tag" {
-					_, err = a.tx.AddTag(a.tk.Number, tag)
-				} else {
-					_, err = a.tx.RemoveTag(a.tk.Number, tag)
-				}
-				if err != nil {
-					return err
-				}
-				if err := a.event(c.verb, agent, tag); err != nil {
-					return err
-				}
+				p.out.Tags = append(p.out.Tags, TagChange{Tag: tag, Remove: c.verb == "untag"})
+				p.event(typ, agent, tag)
 			}
 		}
 	}
-	a.tk.UpdatedAt = a.in.now
-	return nil
+	p.tk.UpdatedAt = p.m.Now
 }
 
 // assign makes to the assignee and, when someone else did it, tells them
 // with the customer's latest message.
-func (a *action) assign(to, by string) error {
-	if strings.EqualFold(a.tk.Assignee, to) {
-		return nil
+func (p *planner) assign(to, by string) {
+	if strings.EqualFold(p.tk.Assignee, to) {
+		return
 	}
-	a.tk.Assignee = to
-	if err := a.event("assigned", by, to); err != nil {
-		return err
-	}
+	p.tk.Assignee = to
+	p.event(ticketd.EventAssigned, by, to)
 	if strings.EqualFold(to, by) {
-		return nil
+		return
 	}
-	last, err := a.tx.LastCustomerMessage(a.tk.Number)
-	if err != nil {
-		return err
-	}
-	p, err := a.threadParams("")
-	if err != nil {
-		return err
-	}
-	p.Actor = by
-	return a.enqueue(mailer.KindAssigned, to, last, p)
+	params := p.thread.Reply("")
+	params.Actor = by
+	p.send(ticketd.KindAssigned, to, p.f.LastCustomerMessage, params)
 }

@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/intake"
-	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/store/sqlite"
 )
 
 // FuzzDeliver feeds arbitrary bytes through the whole intake into a real
@@ -45,7 +46,7 @@ func FuzzDeliver(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(dir, "t.db"), store.Options{})
+	st, err := sqlite.Open(filepath.Join(dir, "t.db"), sqlite.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func FuzzDeliver(f *testing.F) {
 		if len(res.Tickets) != 1 || res.RawID == 0 {
 			t.Fatalf("result %+v", res)
 		}
-		st.View(context.Background(), func(tx *store.Tx) error {
+		st.View(context.Background(), func(tx ticketd.Tx) error {
 			r, err := tx.Raw(res.RawID)
 			if err != nil || string(r.Data) != string(raw) {
 				t.Fatalf("raw bytes not kept exactly (%v)", err)

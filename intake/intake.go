@@ -5,10 +5,9 @@ package intake
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"log/slog"
 	"sort"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/message"
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
@@ -48,7 +46,7 @@ type Result struct {
 
 // Desk delivers mail. It is safe for concurrent use.
 type Desk struct {
-	Store *store.Store
+	Store ticketd.Store
 	Now   func() time.Time
 	Key   []byte // HMAC key for agent-scoped addresses
 	Log   *slog.Logger
@@ -59,7 +57,7 @@ type Desk struct {
 }
 
 // New returns a Desk for cfg.
-func New(st *store.Store, cfg *config.Config, key []byte, now func() time.Time, log *slog.Logger) *Desk {
+func New(st ticketd.Store, cfg *config.Config, key []byte, now func() time.Time, log *slog.Logger) *Desk {
 	if now == nil {
 		now = time.Now
 	}
@@ -89,6 +87,10 @@ func (d *Desk) CheckRecipient(addr string) error {
 // effect (ticket, message, history, outgoing mail) before returning nil.
 // Any error means nothing was committed and the sender should retry,
 // except ErrUnknownRecipient and ErrNotMail, which are permanent.
+//
+// The work is in three steps: prepare (parse, cut, tokens: no database),
+// then, inside the write transaction and for each mailbox, load the facts
+// (one read step), plan (pure) and apply (one write step).
 func (d *Desk) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, error) {
 	cfg := d.Config()
 	targets, err := d.targets(cfg, env.Rcpts)
@@ -99,55 +101,50 @@ func (d *Desk) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
-	sum := sha256.Sum256(raw)
-	in := &incoming{
-		env:    env,
-		raw:    raw,
-		sha:    hex.EncodeToString(sum[:]),
-		p:      p,
-		cut:    threading.CutQuote(p.Text),
-		now:    d.Now().UTC(),
-		cfg:    cfg,
-		refIDs: threading.ReferencedIDs(p.InReplyTo, p.References),
-	}
-	in.auto, in.autoReason = threading.IsAutomatic(env.From, p.Header, cfg.MailboxAddresses())
+	m := prepare(cfg, d.Key, env, raw, p, targets, d.Now().UTC())
 	var res Result
-	queued := false
-	err = d.Store.Update(ctx, func(tx *store.Tx) error {
-		res = Result{}
-		queued = false
-		r := &store.Raw{ReceivedAt: in.now, Source: env.Source, EnvelopeFrom: env.From, Recipients: env.Rcpts, SHA256: in.sha, Data: raw}
-		dup := true
-		for _, tg := range targets {
-			out, err := d.decide(tx, in, tg, r)
+	var plans []*Plan
+	err = d.Store.Update(ctx, func(tx ticketd.Tx) error {
+		res, plans = Result{}, plans[:0]
+		r := &ticketd.Raw{ReceivedAt: m.Now, Source: env.Source, EnvelopeFrom: env.From, Recipients: env.Rcpts, SHA256: m.SHA256, Data: raw}
+		res.Duplicate = true
+		for _, tg := range m.Targets {
+			f, err := loadFacts(tx, m, tg)
 			if err != nil {
 				return err
 			}
-			if out.ticket != 0 {
-				res.Tickets = append(res.Tickets, out.ticket)
+			pl := plan(m, tg, f)
+			if err := apply(tx, pl, r); err != nil {
+				return err
 			}
-			dup = dup && out.duplicate
-			queued = queued || out.queued
+			if pl.Ticket != nil {
+				res.Tickets = append(res.Tickets, pl.Ticket.Number)
+			}
+			res.Duplicate = res.Duplicate && pl.Duplicate
+			plans = append(plans, pl)
 		}
 		res.RawID = r.ID
-		res.Duplicate = dup
 		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: %w", err)
 	}
+	queued := false
+	for _, pl := range plans {
+		queued = queued || len(pl.Outgoing) > 0
+		if pl.AckSuppressed {
+			d.Log.Warn("acknowledgement suppressed: per-sender limit reached", "ticket", pl.Ticket.Number, "limit", cfg.Server.AutoreplyLimitPerHour)
+		}
+		if pl.Unverified != "" {
+			d.Log.Warn("unverified agent path", "ticket", pl.Ticket.Number, "from", m.From(), "why", pl.Unverified)
+		}
+	}
 	if queued && d.Wake != nil {
 		d.Wake()
 	}
-	d.Log.Info("mail delivered", "source", env.Source, "from", threading.Redact(p.From.Addr), "msgid", threading.Redact(p.MessageID),
-		"ticket", res.Tickets, "duplicate", res.Duplicate, "automatic", in.auto, "bytes", len(raw))
+	d.Log.Info("mail delivered", "source", env.Source, "from", p.From.Addr, "msgid", p.MessageID,
+		"ticket", res.Tickets, "duplicate", res.Duplicate, "automatic", m.Auto, "bytes", len(raw))
 	return res, nil
-}
-
-// target is one mailbox a mail was sent to, with the most specific address form seen.
-type target struct {
-	mailbox *config.Mailbox
-	addr    threading.Addr
 }
 
 // targets resolves recipients to one target per mailbox; a token form wins

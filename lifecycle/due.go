@@ -1,6 +1,10 @@
 package lifecycle
 
-import "time"
+import (
+	"time"
+
+	"github.com/ticketd/ticketd"
+)
 
 // Due names what the scheduler owes a ticket at a moment.
 type Due int
@@ -26,7 +30,7 @@ func (d Due) String() string {
 
 // Pending is what the scheduler rules need of a ticket.
 type Pending struct {
-	Status         string
+	Status         ticketd.Status
 	PendingSince   time.Time
 	ReminderSentAt time.Time
 }
@@ -44,7 +48,7 @@ func RemindAt(pendingSince time.Time, closeDays, reminderDays int) time.Time {
 // before it was reminded: the reminder comes first, and the close waits
 // reminderDays after it (CloseAt), so one pass does at most one of the two.
 func DueAt(t Pending, now time.Time, closeDays, reminderDays int) Due {
-	if t.Status != Pendiente || closeDays <= 0 || t.PendingSince.IsZero() {
+	if t.Status != ticketd.StatusPendiente || closeDays <= 0 || t.PendingSince.IsZero() {
 		return Nothing
 	}
 	if t.ReminderSentAt.IsZero() {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"github.com/ticketd/ticketd"
 	"testing"
 	"time"
 )
@@ -15,20 +16,20 @@ func TestDueAt(t *testing.T) {
 		close, rem int
 		want       Due
 	}{
-		{"fresh", Pending{Pendiente, day0, time.Time{}}, at(1), 30, 7, Nothing},
-		{"day 22 not yet", Pending{Pendiente, day0, time.Time{}}, at(22), 30, 7, Nothing},
-		{"day 23 remind", Pending{Pendiente, day0, time.Time{}}, at(23), 30, 7, Remind},
-		{"reminded, day 29", Pending{Pendiente, day0, at(23)}, at(29), 30, 7, Nothing},
-		{"reminded, day 30", Pending{Pendiente, day0, at(23)}, at(30), 30, 7, Close},
-		{"down until day 40: remind first", Pending{Pendiente, day0, time.Time{}}, at(40), 30, 7, Remind},
-		{"reminded late, day 46", Pending{Pendiente, day0, at(40)}, at(46), 30, 7, Nothing},
-		{"reminded late, day 47", Pending{Pendiente, day0, at(40)}, at(47), 30, 7, Close},
-		{"auto-close off", Pending{Pendiente, day0, time.Time{}}, at(400), 0, 7, Nothing},
-		{"not pending", Pending{Abierto, time.Time{}, time.Time{}}, at(400), 30, 7, Nothing},
-		{"closed", Pending{Cerrado, time.Time{}, time.Time{}}, at(400), 30, 7, Nothing},
-		{"no warning days: remind at close", Pending{Pendiente, day0, time.Time{}}, at(10), 10, 0, Remind},
-		{"no warning days: close next pass", Pending{Pendiente, day0, at(10)}, at(10), 10, 0, Close},
-		{"mailbox override", Pending{Pendiente, day0, time.Time{}}, at(11), 14, 3, Remind},
+		{"fresh", Pending{ticketd.StatusPendiente, day0, time.Time{}}, at(1), 30, 7, Nothing},
+		{"day 22 not yet", Pending{ticketd.StatusPendiente, day0, time.Time{}}, at(22), 30, 7, Nothing},
+		{"day 23 remind", Pending{ticketd.StatusPendiente, day0, time.Time{}}, at(23), 30, 7, Remind},
+		{"reminded, day 29", Pending{ticketd.StatusPendiente, day0, at(23)}, at(29), 30, 7, Nothing},
+		{"reminded, day 30", Pending{ticketd.StatusPendiente, day0, at(23)}, at(30), 30, 7, Close},
+		{"down until day 40: remind first", Pending{ticketd.StatusPendiente, day0, time.Time{}}, at(40), 30, 7, Remind},
+		{"reminded late, day 46", Pending{ticketd.StatusPendiente, day0, at(40)}, at(46), 30, 7, Nothing},
+		{"reminded late, day 47", Pending{ticketd.StatusPendiente, day0, at(40)}, at(47), 30, 7, Close},
+		{"auto-close off", Pending{ticketd.StatusPendiente, day0, time.Time{}}, at(400), 0, 7, Nothing},
+		{"not pending", Pending{ticketd.StatusAbierto, time.Time{}, time.Time{}}, at(400), 30, 7, Nothing},
+		{"closed", Pending{ticketd.StatusCerrado, time.Time{}, time.Time{}}, at(400), 30, 7, Nothing},
+		{"no warning days: remind at close", Pending{ticketd.StatusPendiente, day0, time.Time{}}, at(10), 10, 0, Remind},
+		{"no warning days: close next pass", Pending{ticketd.StatusPendiente, day0, at(10)}, at(10), 10, 0, Close},
+		{"mailbox override", Pending{ticketd.StatusPendiente, day0, time.Time{}}, at(11), 14, 3, Remind},
 	}
 	for _, c := range cases {
 		if got := DueAt(c.t, c.now, c.close, c.rem); got != c.want {

@@ -3,21 +3,20 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/ticketd/ticketd/config"
-	"github.com/ticketd/ticketd/mailer"
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
 // Store is what a scheduler pass needs of the database: read and write
-// transactions over the store's types. A *store.Store is one.
+// transactions over the store's types. A ticketd.Store is one.
 type Store interface {
-	View(ctx context.Context, fn func(*store.Tx) error) error
-	Update(ctx context.Context, fn func(*store.Tx) error) error
+	View(ctx context.Context, fn func(ticketd.Tx) error) error
+	Update(ctx context.Context, fn func(ticketd.Tx) error) error
 }
 
 // Scheduler reminds customers of pending tickets and closes the tickets they
@@ -53,7 +52,7 @@ const batch = 200
 func (s *Scheduler) Plan(ctx context.Context) ([]Action, error) {
 	now := s.Now().UTC()
 	var out []Action
-	err := s.Store.View(ctx, func(tx *store.Tx) error {
+	err := s.Store.View(ctx, func(tx ticketd.Tx) error {
 		cfg := s.Config()
 		cands, err := s.due(tx, cfg, now)
 		if err != nil {
@@ -82,7 +81,7 @@ func (s *Scheduler) Plan(ctx context.Context) ([]Action, error) {
 
 // due finds every ticket owed something at now: closes first, so that a
 // ticket reminded in a pass is never closed in the same pass.
-func (s *Scheduler) due(tx *store.Tx, cfg *config.Config, now time.Time) ([]Action, error) {
+func (s *Scheduler) due(tx ticketd.Tx, cfg *config.Config, now time.Time) ([]Action, error) {
 	var out []Action
 	for i := range cfg.Mailboxes {
 		mb := &cfg.Mailboxes[i]
@@ -125,7 +124,7 @@ func (s *Scheduler) Pass(ctx context.Context) ([]Action, error) {
 	for start := 0; start < len(planned); start += batch {
 		chunk := planned[start:min(start+batch, len(planned))]
 		var did []Action
-		err := s.Store.Update(ctx, func(tx *store.Tx) error {
+		err := s.Store.Update(ctx, func(tx ticketd.Tx) error {
 			did = did[:0]
 			cfg := s.Config()
 			for _, a := range chunk {
@@ -152,7 +151,7 @@ func (s *Scheduler) Pass(ctx context.Context) ([]Action, error) {
 
 // apply re-reads the ticket and, if the action is still due (another
 // process or a reply may have come first), carries it out.
-func (s *Scheduler) apply(tx *store.Tx, cfg *config.Config, a *Action, now, mailNow time.Time) (bool, error) {
+func (s *Scheduler) apply(tx ticketd.Tx, cfg *config.Config, a *Action, now, mailNow time.Time) (bool, error) {
 	mb := cfg.Mailbox(a.Mailbox)
 	if mb == nil {
 		return false, nil
@@ -165,64 +164,41 @@ func (s *Scheduler) apply(tx *store.Tx, cfg *config.Config, a *Action, now, mail
 	if DueAt(Pending{tk.Status, tk.PendingSince, tk.ReminderSentAt}, now, cd, rd) != a.Kind {
 		return false, nil
 	}
-	lang := mb.Language
-	if lang == "" {
-		lang = cfg.Server.Language
-	}
-	root, last, err := tx.ThreadIDs(tk.Number)
+	th, err := tx.ThreadIDs(tk.Number)
 	if err != nil {
 		return false, err
 	}
-	p := mailer.Params{Lang: lang, InReplyTo: last, Actor: "system"}
-	if root != "" {
-		p.References = append(p.References, root)
-	}
-	if last != "" && last != root {
-		p.References = append(p.References, last)
-	}
-	var kind string
+	p := th.Reply("")
+	p.Lang, p.Actor = mb.Lang(cfg), ticketd.ActorSystem
+	var kind ticketd.OutboxKind
+	var events []*ticketd.Event
 	switch a.Kind {
 	case Remind:
 		a.CloseAt = CloseAt(tk.PendingSince, now, cd, rd)
-		tk.ReminderSentAt = now
-		kind = mailer.KindReminder
+		tk.ReminderSentAt, tk.UpdatedAt = now, now
+		kind = ticketd.KindReminder
 		p.CloseAt = a.CloseAt.Format(time.RFC3339)
-		if err := tx.AddEvent(&store.Event{Ticket: tk.Number, Type: "reminder", Actor: "system", At: now,
-			Detail: "to " + tk.RequesterAddr + "; closes " + a.CloseAt.Format(time.RFC3339) + " unless they reply"}); err != nil {
-			return false, err
-		}
+		events = append(events, &ticketd.Event{Ticket: tk.Number, Type: ticketd.EventReminder, Actor: ticketd.ActorSystem, At: now,
+			Detail: "to " + tk.RequesterAddr + "; closes " + a.CloseAt.Format(time.RFC3339) + " unless they reply"})
 	case Close:
 		detail := fmt.Sprintf("no reply since %s (pending %d days, reminded %s)",
 			tk.PendingSince.Format(time.RFC3339), cd, tk.ReminderSentAt.Format(time.RFC3339))
-		prev := tk.Status
-		tk.Status = Cerrado
-		tk.PendingSince, tk.ReminderSentAt, tk.ClosedAt = time.Time{}, time.Time{}, now
-		kind = mailer.KindClosed
-		if err := tx.AddEvent(&store.Event{Ticket: tk.Number, Type: "status", Actor: "system", At: now, Detail: prev + " -> " + Cerrado}); err != nil {
-			return false, err
-		}
-		if err := tx.AddEvent(&store.Event{Ticket: tk.Number, Type: "closed", Actor: "system", At: now, Detail: detail}); err != nil {
-			return false, err
-		}
+		st := Transition(tk, ticketd.StatusCerrado, ticketd.ActorSystem, now)
+		kind = ticketd.KindClosed
+		events = append(events, &st, &ticketd.Event{Ticket: tk.Number, Type: ticketd.EventClosed, Actor: ticketd.ActorSystem, At: now, Detail: detail})
 	default:
 		return false, nil
 	}
-	tk.UpdatedAt = now
 	if err := tx.SaveTicket(tk); err != nil {
+		return false, err
+	}
+	if err := tx.AddEvents(events); err != nil {
 		return false, err
 	}
 	if tk.RequesterAddr == "" || isOurs(cfg, tk.RequesterAddr) {
 		return true, nil
 	}
-	return true, tx.Enqueue(&store.Outgoing{
-		Ticket:    tk.Number,
-		Kind:      kind,
-		Rcpt:      tk.RequesterAddr,
-		MessageID: threading.NewMessageID(tk.Token, cfg.Server.Hostname),
-		Params:    p.Encode(),
-		CreatedAt: mailNow,
-		NextAt:    mailNow,
-	})
+	return true, tx.Enqueue(ticketd.NewOutgoing(tk.Number, kind, tk.RequesterAddr, 0, threading.NewMessageID(tk.Token, cfg.Server.Hostname), p, mailNow))
 }
 
 func isOurs(cfg *config.Config, addr string) bool {

@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"os"
@@ -13,7 +14,7 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/lifecycle"
-	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/store/sqlite"
 )
 
 // BenchmarkPass compares a pass over 100,000 pending tickets of which 1,000
@@ -32,7 +33,7 @@ func BenchmarkPass(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(dir, "bench.db"), store.Options{})
+	st, err := sqlite.Open(filepath.Join(dir, "bench.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,16 +44,16 @@ func BenchmarkPass(b *testing.B) {
 	// 1,000 answered 30 days earlier (due from base-7d).
 	var dueTickets []int64
 	for start := 0; start < total; start += 10_000 {
-		err := st.Update(ctx, func(tx *store.Tx) error {
+		err := st.Update(ctx, func(tx ticketd.Tx) error {
 			for i := start; i < start+10_000; i++ {
 				since := base
 				if i%(total/due) == 0 {
 					since = base.Add(-30 * 24 * time.Hour)
 				}
-				tk := &store.Ticket{
+				tk := &ticketd.Ticket{
 					Token: fmt.Sprintf("tok%07d", i), Mailbox: "soporte@example.com",
 					RequesterAddr: fmt.Sprintf("c%d@cliente.example", i), Subject: "bench",
-					Status: lifecycle.Pendiente, CreatedAt: since, UpdatedAt: since, PendingSince: since,
+					Status: ticketd.StatusPendiente, CreatedAt: since, UpdatedAt: since, PendingSince: since,
 				}
 				if err := tx.CreateTicket(tk); err != nil {
 					return err
@@ -87,7 +88,7 @@ func BenchmarkPass(b *testing.B) {
 				}
 				b.StopTimer()
 				// Un-remind the due tickets for the next iteration.
-				err = st.Update(ctx, func(tx *store.Tx) error {
+				err = st.Update(ctx, func(tx ticketd.Tx) error {
 					for _, n := range dueTickets {
 						tk, err := tx.TicketByNumber(n)
 						if err != nil {

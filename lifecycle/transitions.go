@@ -3,41 +3,48 @@
 // closes.
 package lifecycle
 
-import "time"
+import (
+	"time"
 
-// Status keys, canonical and Spanish as the design fixes them.
-const (
-	Nuevo     = "nuevo"
-	Pendiente = "pendiente"
-	Abierto   = "abierto"
-	Cerrado   = "cerrado"
+	"github.com/ticketd/ticketd"
 )
 
-// Valid reports whether s is a status key.
-func Valid(s string) bool {
-	switch s {
-	case Nuevo, Pendiente, Abierto, Cerrado:
-		return true
+// Transition moves tk to next on actor's behalf at now. It is the one place
+// where a ticket's status changes (intake, agents' commands and the
+// scheduler all come here): the pending clock starts with pendiente and
+// stops with any other status, the close time is kept only while closed,
+// and the returned event records the change for the history.
+func Transition(tk *ticketd.Ticket, next ticketd.Status, actor string, now time.Time) ticketd.Event {
+	prev := tk.Status
+	tk.Status = next
+	tk.UpdatedAt = now
+	tk.PendingSince, tk.ReminderSentAt, tk.ClosedAt = time.Time{}, time.Time{}, time.Time{}
+	switch next {
+	case ticketd.StatusPendiente:
+		tk.PendingSince = now
+	case ticketd.StatusCerrado:
+		tk.ClosedAt = now
 	}
-	return false
+	return ticketd.Event{Ticket: tk.Number, Type: ticketd.EventStatus, Actor: actor, At: now, Detail: string(prev) + " -> " + string(next)}
 }
 
 // AfterCustomerReply is the status after a (human) customer reply: a new
 // ticket stays new, a pending or closed one opens, an open one stays open.
 // reopened is true when a closed ticket came back.
-func AfterCustomerReply(status string) (next string, reopened bool) {
+func AfterCustomerReply(status ticketd.Status) (next ticketd.Status, reopened bool) {
 	switch status {
-	case Nuevo:
-		return Nuevo, false
-	case Cerrado:
-		return Abierto, true
+	case ticketd.StatusNuevo:
+		return ticketd.StatusNuevo, false
+	case ticketd.StatusCerrado:
+		return ticketd.StatusAbierto, true
 	default:
-		return Abierto, false
+		return ticketd.StatusAbierto, false
 	}
 }
 
-// AfterAgentReply is the status after an agent's public answer.
-func AfterAgentReply(string) string { return Pendiente }
+// AfterAgentReply is the status after an agent's public answer: a new
+// pending period starts, whatever the status was.
+func AfterAgentReply(ticketd.Status) ticketd.Status { return ticketd.StatusPendiente }
 
 // CloseAt is when a pending ticket closes by itself: closeDays after it
 // turned pending, and never sooner than reminderDays after its reminder was

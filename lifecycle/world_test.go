@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"strings"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/lifecycle"
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
@@ -94,8 +94,8 @@ func (w *world) open(from, subject string, mailbox ...string) int64 {
 		"From: " + from, "To: " + mb, "Subject: " + subject, "Message-ID: " + w.msgid(),
 	}, "Hola, tengo un problema: "+subject))
 	var n int64
-	w.view(func(tx *store.Tx) error {
-		tks, err := tx.ListTickets(store.TicketFilter{Limit: 1})
+	w.view(func(tx ticketd.Tx) error {
+		tks, err := tx.ListTickets(ticketd.TicketFilter{Limit: 1})
 		if err == nil {
 			n = tks[0].Number
 		}
@@ -105,10 +105,10 @@ func (w *world) open(from, subject string, mailbox ...string) int64 {
 	return n
 }
 
-func (w *world) ticket(n int64) *store.Ticket {
+func (w *world) ticket(n int64) *ticketd.Ticket {
 	w.t.Helper()
-	var tk *store.Ticket
-	w.view(func(tx *store.Tx) error {
+	var tk *ticketd.Ticket
+	w.view(func(tx ticketd.Tx) error {
 		var err error
 		tk, err = tx.TicketByNumber(n)
 		return err
@@ -116,10 +116,10 @@ func (w *world) ticket(n int64) *store.Ticket {
 	return tk
 }
 
-func (w *world) events(n int64) []store.Event {
+func (w *world) events(n int64) []ticketd.Event {
 	w.t.Helper()
-	var evs []store.Event
-	w.view(func(tx *store.Tx) error {
+	var evs []ticketd.Event
+	w.view(func(tx ticketd.Tx) error {
 		var err error
 		evs, err = tx.Events(n)
 		return err
@@ -127,10 +127,10 @@ func (w *world) events(n int64) []store.Event {
 	return evs
 }
 
-func (w *world) messages(n int64) []*store.Message {
+func (w *world) messages(n int64) []*ticketd.Message {
 	w.t.Helper()
-	var ms []*store.Message
-	w.view(func(tx *store.Tx) error {
+	var ms []*ticketd.Message
+	w.view(func(tx ticketd.Tx) error {
 		var err error
 		ms, err = tx.Messages(n)
 		return err
@@ -138,7 +138,7 @@ func (w *world) messages(n int64) []*store.Message {
 	return ms
 }
 
-func (w *world) view(fn func(tx *store.Tx) error) {
+func (w *world) view(fn func(tx ticketd.Tx) error) {
 	w.t.Helper()
 	if err := w.D.Store.View(context.Background(), fn); err != nil {
 		w.t.Fatal(err)
@@ -223,17 +223,17 @@ func summary(ms []sent) string {
 	return b.String()
 }
 
-func eventTypes(evs []store.Event) []string {
+func eventTypes(evs []ticketd.Event) []string {
 	var out []string
 	for _, e := range evs {
-		out = append(out, e.Type)
+		out = append(out, string(e.Type))
 	}
 	return out
 }
 
-func hasEvent(evs []store.Event, typ, actor string) bool {
+func hasEvent(evs []ticketd.Event, typ, actor string) bool {
 	for _, e := range evs {
-		if e.Type == typ && (actor == "" || e.Actor == actor) {
+		if string(e.Type) == typ && (actor == "" || e.Actor == actor) {
 			return true
 		}
 	}

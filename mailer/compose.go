@@ -5,6 +5,7 @@ package mailer
 import (
 	"bytes"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"net/url"
 	"strings"
 	"time"
@@ -15,7 +16,6 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/mailer/templates"
 	"github.com/ticketd/ticketd/message"
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
@@ -33,21 +33,10 @@ type Composed struct {
 	Data  []byte
 }
 
-// customerKinds are the mails that go to customers; the rest go to agents.
-var customerKinds = map[string]bool{
-	KindAck: true, KindRelay: true, KindReminder: true, KindClosed: true, KindSolvedThanks: true,
-}
-
-// IsCustomerKind tells whether a kind of mail goes to a customer.
-func IsCustomerKind(kind string) bool { return customerKinds[kind] }
-
 // Compose builds the mail for row o, reading what it needs in tx.
-func (c *Composer) Compose(tx *store.Tx, o *store.Outgoing) (*Composed, error) {
+func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error) {
 	cfg := c.Config()
-	params, err := DecodeParams(o.Params)
-	if err != nil {
-		return nil, fmt.Errorf("mailer: row %d params: %w", o.ID, err)
-	}
+	params := o.Params
 	tk, err := tx.TicketByNumber(o.Ticket)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: row %d ticket %d: %w", o.ID, o.Ticket, err)
@@ -68,7 +57,7 @@ func (c *Composer) Compose(tx *store.Tx, o *store.Outgoing) (*Composed, error) {
 		MailboxAddress:  mbAddr,
 		Number:          tk.Number,
 		Subject:         tk.Subject,
-		Status:          tk.Status,
+		Status:          string(tk.Status),
 		TrackingURL:     strings.TrimRight(cfg.Server.BaseURL, "/") + "/t/" + tk.Token,
 		CustomerName:    tk.RequesterName,
 		CustomerAddress: tk.RequesterAddr,
@@ -89,34 +78,34 @@ func (c *Composer) Compose(tx *store.Tx, o *store.Outgoing) (*Composed, error) {
 	if params.Actor != "" {
 		d.AgentName = c.agentName(cfg, params.Actor)
 	}
-	var msg *store.Message
+	var msg *ticketd.Message
 	var parts []message.Part
 	if o.MessageRef != 0 {
 		if msg, err = tx.Message(o.MessageRef); err != nil {
 			return nil, fmt.Errorf("mailer: row %d message %d: %w", o.ID, o.MessageRef, err)
 		}
 		d.Text = msg.NewText
-		if msg.CutFlagged && !IsCustomerKind(o.Kind) {
+		if msg.CutFlagged && !o.Kind.ToCustomer() {
 			d.Text, d.Flagged = msg.Text, true
 		}
 		d.From = msg.FromAddr
 		for _, a := range msg.Attachments {
 			d.Attachments = append(d.Attachments, templates.Attachment{Name: a.Filename, Size: a.Size})
 		}
-		if len(msg.Attachments) > 0 && (o.Kind == KindRelay || !IsCustomerKind(o.Kind)) {
+		if len(msg.Attachments) > 0 && (o.Kind == ticketd.KindRelay || !o.Kind.ToCustomer()) {
 			if parts, err = c.attachmentBytes(tx, msg); err != nil {
 				return nil, err
 			}
 		}
-		if o.Kind == KindRelay {
+		if o.Kind == ticketd.KindRelay {
 			d.AgentName = c.agentName(cfg, msg.FromAddr)
 		}
 	}
-	customer := IsCustomerKind(o.Kind)
+	customer := o.Kind.ToCustomer()
 	var fromName, replyTo string
 	if customer {
 		fromName, replyTo = mbName, customerAddr
-		if o.Kind == KindRelay && d.AgentName != "" {
+		if o.Kind == ticketd.KindRelay && d.AgentName != "" {
 			fromName = d.AgentName
 		}
 	} else {
@@ -151,9 +140,9 @@ func (c *Composer) Compose(tx *store.Tx, o *store.Outgoing) (*Composed, error) {
 	if len(params.References) > 0 {
 		h.SetMsgIDList("References", params.References)
 	}
-	if o.Kind != KindRelay {
+	if o.Kind != ticketd.KindRelay {
 		// RFC 3834: our automatic mail must not be answered automatically.
-		if o.Kind == KindAck {
+		if o.Kind == ticketd.KindAck {
 			h.Set("Auto-Submitted", "auto-replied")
 		} else {
 			h.Set("Auto-Submitted", "auto-generated")
@@ -176,7 +165,7 @@ func (c *Composer) agentName(cfg *config.Config, addr string) string {
 	return addr
 }
 
-func (c *Composer) attachmentBytes(tx *store.Tx, m *store.Message) ([]message.Part, error) {
+func (c *Composer) attachmentBytes(tx ticketd.Tx, m *ticketd.Message) ([]message.Part, error) {
 	raw, err := tx.Raw(m.RawID)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: raw of message %d: %w", m.ID, err)

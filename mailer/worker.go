@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
 // Worker delivers due outbox rows, retrying with exponential backoff until
 // a row is delivered or too old, and records each failure on the ticket.
 type Worker struct {
-	Store     *store.Store
+	Store     ticketd.Store
 	Composer  *Composer
 	Transport Transport
 	Now       func() time.Time
@@ -73,7 +73,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		wait := w.Poll
 		var next time.Time
-		if err := w.Store.View(ctx, func(tx *store.Tx) error {
+		if err := w.Store.View(ctx, func(tx ticketd.Tx) error {
 			var err error
 			next, err = tx.NextOutgoingAt()
 			return err
@@ -100,8 +100,8 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	sent := 0
 	for {
 		now := w.Now()
-		var due []*store.Outgoing
-		err := w.Store.View(ctx, func(tx *store.Tx) error {
+		var due []*ticketd.Outgoing
+		err := w.Store.View(ctx, func(tx ticketd.Tx) error {
 			var err error
 			due, err = tx.DueOutgoing(now, 64)
 			return err
@@ -152,10 +152,10 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 
 // deliver claims, composes and sends one row. It returns an error only
 // when the database fails; a delivery failure is recorded on the row.
-func (w *Worker) deliver(ctx context.Context, o *store.Outgoing) (bool, error) {
+func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error) {
 	now := w.Now()
 	var claimed bool
-	err := w.Store.Update(ctx, func(tx *store.Tx) error {
+	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
 		var err error
 		claimed, err = tx.Claim(o.ID, now, now.Add(lease))
 		return err
@@ -167,7 +167,7 @@ func (w *Worker) deliver(ctx context.Context, o *store.Outgoing) (bool, error) {
 	// single writer.
 	var m *Composed
 	var composeErr error
-	if err := w.Store.View(ctx, func(tx *store.Tx) error {
+	if err := w.Store.View(ctx, func(tx ticketd.Tx) error {
 		m, composeErr = w.Composer.Compose(tx, o)
 		return nil
 	}); err != nil {
@@ -180,13 +180,13 @@ func (w *Worker) deliver(ctx context.Context, o *store.Outgoing) (bool, error) {
 	now = w.Now()
 	if sendErr == nil {
 		w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
-		return true, w.Store.Update(ctx, func(tx *store.Tx) error {
+		return true, w.Store.Update(ctx, func(tx ticketd.Tx) error {
 			if err := tx.MarkSent(o.ID, now); err != nil {
 				return err
 			}
-			if o.Ticket != 0 && IsCustomerKind(o.Kind) {
+			if o.Ticket != 0 && o.Kind.ToCustomer() {
 				// Customer-facing mails are part of the ticket's record.
-				return tx.AddEvent(&store.Event{Ticket: o.Ticket, Type: "delivered", Actor: "system", At: now, Detail: o.Kind})
+				return tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDelivered, Actor: ticketd.ActorSystem, At: now, Detail: string(o.Kind)}})
 			}
 			return nil
 		})
@@ -196,24 +196,24 @@ func (w *Worker) deliver(ctx context.Context, o *store.Outgoing) (bool, error) {
 	if !giveUp {
 		next := now.Add(Backoff(o.Attempts + 1))
 		w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
-			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", threading.Redact(sendErr.Error()))
-		return false, w.Store.Update(ctx, func(tx *store.Tx) error {
+			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", sendErr)
+		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
 			return tx.MarkRetry(o.ID, next, sendErr.Error())
 		})
 	}
-	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", threading.Redact(sendErr.Error()))
-	return false, w.Store.Update(ctx, func(tx *store.Tx) error {
+	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)
+	return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
 		if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
 			return err
 		}
 		if o.Ticket == 0 {
 			return nil
 		}
-		if err := tx.AddEvent(&store.Event{Ticket: o.Ticket, Type: "delivery_failed", Actor: "system", At: now,
-			Detail: fmt.Sprintf("%s to %s: %v", o.Kind, o.Rcpt, sendErr)}); err != nil {
+		if err := tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDeliveryFailed, Actor: ticketd.ActorSystem, At: now,
+			Detail: fmt.Sprintf("%s to %s: %v", o.Kind, o.Rcpt, sendErr)}}); err != nil {
 			return err
 		}
-		if !IsCustomerKind(o.Kind) {
+		if !o.Kind.ToCustomer() {
 			// Telling agents that a mail to an agent failed could loop.
 			return nil
 		}
@@ -223,30 +223,22 @@ func (w *Worker) deliver(ctx context.Context, o *store.Outgoing) (bool, error) {
 
 // notifyFailure tells the assignee (or the mailbox's agents) that a mail to
 // the customer could not be delivered.
-func (w *Worker) notifyFailure(tx *store.Tx, o *store.Outgoing, now time.Time, cause error) error {
+func (w *Worker) notifyFailure(tx ticketd.Tx, o *ticketd.Outgoing, now time.Time, cause error) error {
 	tk, err := tx.TicketByNumber(o.Ticket)
 	if err != nil {
 		return err
 	}
 	cfg := w.Composer.Config()
-	var rcpts []string
-	if tk.Assignee != "" {
-		rcpts = []string{tk.Assignee}
-	} else if mb := cfg.Mailbox(tk.Mailbox); mb != nil {
-		rcpts = mb.Agents
+	var agents []string
+	if mb := cfg.Mailbox(tk.Mailbox); mb != nil {
+		agents = mb.Agents
 	}
-	p, _ := DecodeParams(o.Params)
-	np := Params{Lang: p.Lang, Recipient: o.Rcpt, Reason: cause.Error(), References: p.References}
-	for _, r := range rcpts {
-		if err := tx.Enqueue(&store.Outgoing{
-			Ticket: o.Ticket, Kind: KindDeliveryFailed, Rcpt: r,
-			MessageID: threading.NewMessageID(tk.Token, cfg.Server.Hostname),
-			Params:    np.Encode(), CreatedAt: now, NextAt: now,
-		}); err != nil {
-			return err
-		}
+	np := ticketd.Params{Lang: o.Params.Lang, Recipient: o.Rcpt, Reason: cause.Error(), References: o.Params.References}
+	var outs []*ticketd.Outgoing
+	for _, r := range tk.AgentRecipients(agents, "") {
+		outs = append(outs, ticketd.NewOutgoing(o.Ticket, ticketd.KindDeliveryFailed, r, 0, threading.NewMessageID(tk.Token, cfg.Server.Hostname), np, now))
 	}
-	return nil
+	return tx.Enqueue(outs...)
 }
 
 // Backoff is the wait before attempt n+1: 30s doubling, at most 2h.

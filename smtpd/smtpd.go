@@ -19,7 +19,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketd/ticketd/intake"
-	"github.com/ticketd/ticketd/threading"
 )
 
 // Deliverer is what a session needs of intake.
@@ -193,7 +192,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err := ss.srv.desk.CheckRecipient(to); err != nil {
-		ss.srv.log.Info("recipient refused", "rcpt", threading.Redact(to), "remote", ss.conn.Conn().RemoteAddr().String())
+		ss.srv.log.Info("recipient refused", "rcpt", to, "remote", ss.conn.Conn().RemoteAddr().String())
 		return errUnknownRcpt
 	}
 	ss.mu.Lock()
@@ -236,7 +235,7 @@ func (ss *session) Data(r io.Reader) error {
 	case errors.Is(err, intake.ErrUnknownRecipient):
 		return errUnknownRcpt
 	default:
-		ss.srv.log.Error("delivery failed, answered 451", "source", ss.source, "err", threading.Redact(err.Error()))
+		ss.srv.log.Error("delivery failed, answered 451", "source", ss.source, "err", err)
 		return errTemporary
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"math/big"
 	"net"
@@ -26,7 +27,6 @@ import (
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/intake"
 	"github.com/ticketd/ticketd/smtpd"
-	"github.com/ticketd/ticketd/store"
 )
 
 func TestLMTPOnUnixSocketAndTCP(t *testing.T) {
@@ -70,8 +70,8 @@ func TestLMTPOnUnixSocketAndTCP(t *testing.T) {
 			if r := statuses["soporte@example.com"]; r == nil {
 				t.Fatalf("no per-recipient status: %v", statuses)
 			}
-			var tk *store.Ticket
-			e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+			var tk *ticketd.Ticket
+			e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 				tk, err = tx.TicketByNumber(1)
 				return err
 			})
@@ -150,8 +150,8 @@ func TestShutdownFinishesInFlightAndClosesIdle(t *testing.T) {
 	if d := time.Since(start); d > 8*time.Second {
 		t.Fatalf("shutdown took %v", d)
 	}
-	var tk *store.Ticket
-	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	var tk *ticketd.Ticket
+	e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		tk, err = tx.TicketByNumber(1)
 		return err
 	})
@@ -258,8 +258,8 @@ func TestStartTLS(t *testing.T) {
 	if state, ok := c.TLSConnectionState(); !ok || !state.HandshakeComplete || state.Version < tls.VersionTLS12 {
 		t.Fatalf("no TLS 1.2+ session: ok=%v version=%x", ok, state.Version)
 	}
-	var tk *store.Ticket
-	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	var tk *ticketd.Ticket
+	e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		tk, err = tx.TicketByNumber(1)
 		return err
 	})
@@ -308,8 +308,8 @@ func TestInternationalizedSender(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var tk *store.Ticket
-	e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+	var tk *ticketd.Ticket
+	e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
 		tk, err = tx.TicketByNumber(1)
 		return err
 	})

@@ -12,6 +12,13 @@ const msgIDPrefix = "tkd."
 // Embedding the token lets a reply that lost its recipient token still
 // thread through In-Reply-To/References.
 func NewMessageID(token, hostname string) string {
+	return MessageIDWith(token, NewMessageIDPart(), hostname)
+}
+
+// NewMessageIDPart returns the random part of a Message-ID, so that a
+// caller can draw them before it knows the ticket (intake does, to keep
+// the randomness off its write transaction).
+func NewMessageIDPart() string {
 	var b [10]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("threading: crypto/rand failed: " + err.Error())
@@ -21,10 +28,15 @@ func NewMessageID(token, hostname string) string {
 	for i, c := range b {
 		r[i] = alphabet[c%32] // 256 is a multiple of 32: no bias
 	}
+	return string(r)
+}
+
+// MessageIDWith is NewMessageID with a random part drawn before.
+func MessageIDWith(token, part, hostname string) string {
 	if hostname == "" {
 		hostname = "ticketd.invalid" // an id needs a right-hand side
 	}
-	return msgIDPrefix + token + "." + string(r) + "@" + hostname
+	return msgIDPrefix + token + "." + part + "@" + hostname
 }
 
 // TokenFromMessageID extracts the ticket token from one of our Message-IDs,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/ticketd/ticketd"
 	"mime"
 	"net/http"
 	"strconv"
@@ -8,7 +9,6 @@ import (
 	"unicode"
 
 	"github.com/ticketd/ticketd/message"
-	"github.com/ticketd/ticketd/store"
 )
 
 // safeTypes are the stored types a download may keep. Anything else,
@@ -66,9 +66,9 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, token, idTex
 		return
 	}
 	id, _ := strconv.ParseInt(idText, 10, 64)
-	var att *store.Attachment
-	var raw *store.Raw
-	err := h.lookup(r, token, func(tx *store.Tx, tk *store.Ticket) error {
+	var att *ticketd.Attachment
+	var raw *ticketd.Raw
+	err := h.lookup(r, token, func(tx ticketd.Tx, tk *ticketd.Ticket) error {
 		a, err := tx.Attachment(id)
 		if err != nil {
 			return err

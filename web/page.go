@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"github.com/ticketd/ticketd"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/lifecycle"
 	"github.com/ticketd/ticketd/locale"
-	"github.com/ticketd/ticketd/store"
 )
 
 // ticketPage is what templates/ticket.html shows.
@@ -53,17 +53,17 @@ type attachmentView struct {
 // public reports whether the customer may see m on the page: their own and
 // the agents' public mails, never notes, unverified or automatic mail, or
 // anything the system wrote.
-func public(m *store.Message) bool {
+func public(m *ticketd.Message) bool {
 	if m.Internal || m.Unverified || m.Automatic {
 		return false
 	}
-	return m.Author == store.AuthorCustomer || m.Author == store.AuthorAgent
+	return m.Author == ticketd.AuthorCustomer || m.Author == ticketd.AuthorAgent
 }
 
 func (h *Handler) serveTicket(w http.ResponseWriter, r *http.Request, cfg *config.Config, token string) {
-	var tk *store.Ticket
-	var msgs []*store.Message
-	err := h.lookup(r, token, func(tx *store.Tx, t *store.Ticket) error {
+	var tk *ticketd.Ticket
+	var msgs []*ticketd.Message
+	err := h.lookup(r, token, func(tx ticketd.Tx, t *ticketd.Ticket) error {
 		tk = t
 		var err error
 		msgs, err = tx.Messages(t.Number)
@@ -84,7 +84,7 @@ func (h *Handler) serveTicket(w http.ResponseWriter, r *http.Request, cfg *confi
 }
 
 // buildPage turns a ticket into what the customer sees.
-func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.Message) *ticketPage {
+func (h *Handler) buildPage(cfg *config.Config, tk *ticketd.Ticket, msgs []*ticketd.Message) *ticketPage {
 	mb := cfg.Mailbox(tk.Mailbox)
 	lang := cfg.Server.Language
 	closeDays, reminderDays := cfg.Lifecycle.PendingCloseDays, cfg.Lifecycle.ReminderDaysBeforeClose
@@ -109,7 +109,7 @@ func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.
 	}
 
 	var closeDate time.Time
-	if tk.Status == store.StatusPendiente {
+	if tk.Status == ticketd.StatusPendiente {
 		closeDate = lifecycle.CloseAt(tk.PendingSince, tk.ReminderSentAt, closeDays, reminderDays)
 		// A date already past (the daemon was down) would be a broken
 		// promise; the sentence without a date is still true.
@@ -120,8 +120,8 @@ func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.
 	p := &ticketPage{
 		Lang: lang, L: l, CSS: h.cssURL(cfg), Brand: brand,
 		Number: tk.Number, Subject: tk.Subject,
-		Status: tk.Status, StatusName: locale.StatusName(tk.Status, lang),
-		StatusMeaning: locale.StatusMeaning(tk.Status, lang, closeDate, loc),
+		Status: string(tk.Status), StatusName: locale.StatusName(string(tk.Status), lang),
+		StatusMeaning: locale.StatusMeaning(string(tk.Status), lang, closeDate, loc),
 		Opened:        date(tk.CreatedAt), Updated: date(tk.UpdatedAt),
 	}
 	base := basePath(cfg) + "/t/" + tk.Token + "/files/"
@@ -130,7 +130,7 @@ func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.
 			continue
 		}
 		v := messageView{At: date(m.CreatedAt)}
-		if m.Author == store.AuthorAgent {
+		if m.Author == ticketd.AuthorAgent {
 			v.Agent, v.Role = true, l.Team
 			v.Name = brand
 			// The configured name only: an agent's address never shows.
@@ -163,7 +163,7 @@ func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.
 // splitQuote returns the new text of a customer's mail and the rest of it
 // (quotes, signature), which the page folds away. When the cut was unsure
 // the whole text is shown: it is the customer's own mail.
-func splitQuote(m *store.Message) (text, quoted string) {
+func splitQuote(m *ticketd.Message) (text, quoted string) {
 	full := strings.TrimSpace(m.Text)
 	if m.CutFlagged {
 		return full, ""

@@ -15,6 +15,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"github.com/ticketd/ticketd"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -25,7 +26,6 @@ import (
 	"unicode"
 
 	"github.com/ticketd/ticketd/config"
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
@@ -46,7 +46,7 @@ const (
 
 // Handler is the status page. It is safe for concurrent use.
 type Handler struct {
-	st      *store.Store
+	st      ticketd.Store
 	cfg     func() *config.Config
 	log     *slog.Logger
 	now     func() time.Time
@@ -57,7 +57,7 @@ type Handler struct {
 // New returns the status page over st. cfg is called on each request, so a
 // reloaded configuration (languages, agent names) applies at once; now is
 // the daemon's clock.
-func New(st *store.Store, cfg func() *config.Config, log *slog.Logger, now func() time.Time) *Handler {
+func New(st ticketd.Store, cfg func() *config.Config, log *slog.Logger, now func() time.Time) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -163,7 +163,7 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := h.st.View(ctx, func(*store.Tx) error { return nil }); err != nil {
+	if err := h.st.View(ctx, func(ticketd.Tx) error { return nil }); err != nil {
 		h.log.Warn("healthz: store unavailable", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("store unavailable\n"))
@@ -177,18 +177,18 @@ var errNotFound = errors.New("web: not found")
 
 // lookup runs fn in a read transaction. A malformed token never reaches the
 // database.
-func (h *Handler) lookup(r *http.Request, token string, fn func(tx *store.Tx, tk *store.Ticket) error) error {
+func (h *Handler) lookup(r *http.Request, token string, fn func(tx ticketd.Tx, tk *ticketd.Ticket) error) error {
 	if !threading.ValidToken(token) {
 		return errNotFound
 	}
-	err := h.st.View(r.Context(), func(tx *store.Tx) error {
+	err := h.st.View(r.Context(), func(tx ticketd.Tx) error {
 		tk, err := tx.TicketByToken(token)
 		if err != nil {
 			return err
 		}
 		return fn(tx, tk)
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, ticketd.ErrNotFound) {
 		return errNotFound
 	}
 	return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"mime"
@@ -19,7 +20,7 @@ import (
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/message"
-	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/store/sqlite"
 	"github.com/ticketd/ticketd/threading"
 	"github.com/ticketd/ticketd/web"
 )
@@ -77,7 +78,7 @@ email = "nameless@example.com"
 // env is a status page over a fresh store.
 type env struct {
 	t   *testing.T
-	st  *store.Store
+	st  ticketd.Store
 	cfg *config.Config
 	srv *httptest.Server
 	log *bytes.Buffer
@@ -93,7 +94,7 @@ func newEnv(t *testing.T, cfgText string) *env {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{})
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func (w *syncWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
 type ticket struct {
 	Mailbox string
 	Subject string
-	Status  string
+	Status  ticketd.Status
 	Created time.Time
 	Pending time.Time
 	Remind  time.Time
@@ -122,7 +123,7 @@ type ticket struct {
 }
 
 type msg struct {
-	Author     string
+	Author     ticketd.Author
 	FromAddr   string
 	FromName   string
 	Text       string // the body as mailed; NewText is cut from it by threading
@@ -171,21 +172,21 @@ func (e *env) add(tk ticket) (token string, files []int64) {
 		tk.Mailbox = "soporte@example.com"
 	}
 	if tk.Status == "" {
-		tk.Status = store.StatusNuevo
+		tk.Status = ticketd.StatusNuevo
 	}
 	if tk.Created.IsZero() {
 		tk.Created = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	}
 	token = threading.NewToken()
-	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
-		t := &store.Ticket{Token: token, Mailbox: tk.Mailbox, RequesterAddr: "carla@example.org", RequesterName: "Carla Ruiz",
+	err := e.st.Update(context.Background(), func(tx ticketd.Tx) error {
+		t := &ticketd.Ticket{Token: token, Mailbox: tk.Mailbox, RequesterAddr: "carla@example.org", RequesterName: "Carla Ruiz",
 			Subject: tk.Subject, Status: tk.Status, CreatedAt: tk.Created, UpdatedAt: tk.Created, PendingSince: tk.Pending, ReminderSentAt: tk.Remind}
 		if err := tx.CreateTicket(t); err != nil {
 			return err
 		}
 		for i, m := range tk.Msgs {
 			raw := rawMail(m, tk.Subject)
-			r := &store.Raw{ReceivedAt: tk.Created, Source: "smtp", EnvelopeFrom: m.FromAddr, Data: raw}
+			r := &ticketd.Raw{ReceivedAt: tk.Created, Source: "smtp", EnvelopeFrom: m.FromAddr, Data: raw}
 			if err := tx.InsertRaw(r); err != nil {
 				return err
 			}
@@ -193,11 +194,11 @@ func (e *env) add(tk ticket) (token string, files []int64) {
 			if err != nil {
 				return err
 			}
-			sm := &store.Message{Ticket: t.Number, RawID: r.ID, Author: m.Author, FromAddr: m.FromAddr, FromName: p.From.Name,
+			sm := &ticketd.Message{Ticket: t.Number, RawID: r.ID, Author: m.Author, FromAddr: m.FromAddr, FromName: p.From.Name,
 				Subject: p.Subject, Text: p.Text, NewText: threading.CutQuote(p.Text).New, Internal: m.Internal,
 				Unverified: m.Unverified, Automatic: m.Automatic, CreatedAt: tk.Created.Add(time.Duration(i) * time.Hour)}
 			for _, a := range p.Attachments {
-				sm.Attachments = append(sm.Attachments, store.Attachment{PartIndex: a.Index, Filename: a.Filename, ContentType: a.ContentType, Size: int64(len(a.Content))})
+				sm.Attachments = append(sm.Attachments, ticketd.Attachment{PartIndex: a.Index, Filename: a.Filename, ContentType: a.ContentType, Size: int64(len(a.Content))})
 			}
 			if err := tx.InsertMessage(sm); err != nil {
 				return err
@@ -250,11 +251,11 @@ func (e *env) page(token string) string {
 }
 
 func customer(text string, files ...file) msg {
-	return msg{Author: store.AuthorCustomer, FromAddr: "carla@example.org", FromName: "Carla Ruiz", Text: text, Files: files}
+	return msg{Author: ticketd.AuthorCustomer, FromAddr: "carla@example.org", FromName: "Carla Ruiz", Text: text, Files: files}
 }
 
 func agent(text string, files ...file) msg {
-	return msg{Author: store.AuthorAgent, FromAddr: "ana@example.com", FromName: "Ana P. (mobile)", Text: text, Files: files}
+	return msg{Author: ticketd.AuthorAgent, FromAddr: "ana@example.com", FromName: "Ana P. (mobile)", Text: text, Files: files}
 }
 
 func mustContain(t *testing.T, body string, wants ...string) {
@@ -277,13 +278,13 @@ func mustNotContain(t *testing.T, body string, bad ...string) {
 
 func TestPageShowsThePublicConversationOnly(t *testing.T) {
 	e := newEnv(t, "")
-	tok, _ := e.add(ticket{Subject: "La impresora no imprime", Status: store.StatusAbierto, Msgs: []msg{
+	tok, _ := e.add(ticket{Subject: "La impresora no imprime", Status: ticketd.StatusAbierto, Msgs: []msg{
 		customer("Hola, la impresora del segundo piso no imprime."),
 		agent("Buenos días Carla, ¿puede reiniciarla?"),
-		{Author: store.AuthorAgent, FromAddr: "ana@example.com", Text: "NOTA INTERNA: cliente VIP, cobrar extra", Internal: true},
-		{Author: store.AuthorAgent, FromAddr: "ana@example.com", Text: "SIN VERIFICAR: respuesta falsificada", Internal: true, Unverified: true},
-		{Author: store.AuthorCustomer, FromAddr: "carla@example.org", Text: "AUTOMATICO: estoy de vacaciones", Automatic: true},
-		{Author: store.AuthorSystem, FromAddr: "soporte@example.com", Text: "SISTEMA: acuse de recibo"},
+		{Author: ticketd.AuthorAgent, FromAddr: "ana@example.com", Text: "NOTA INTERNA: cliente VIP, cobrar extra", Internal: true},
+		{Author: ticketd.AuthorAgent, FromAddr: "ana@example.com", Text: "SIN VERIFICAR: respuesta falsificada", Internal: true, Unverified: true},
+		{Author: ticketd.AuthorCustomer, FromAddr: "carla@example.org", Text: "AUTOMATICO: estoy de vacaciones", Automatic: true},
+		{Author: ticketd.AuthorSystem, FromAddr: "soporte@example.com", Text: "SISTEMA: acuse de recibo"},
 		customer("Ya la reinicié y sigue igual."),
 	}})
 	body := e.page(tok)
@@ -305,7 +306,7 @@ func TestAgentWithoutConfiguredNameShowsMailboxName(t *testing.T) {
 	e := newEnv(t, "")
 	tok, _ := e.add(ticket{Mailbox: "aiuto@example.com", Subject: "Fattura", Msgs: []msg{
 		customer("Buongiorno"),
-		{Author: store.AuthorAgent, FromAddr: "nameless@example.com", FromName: "Nameless Person", Text: "Risposta"},
+		{Author: ticketd.AuthorAgent, FromAddr: "nameless@example.com", FromName: "Nameless Person", Text: "Risposta"},
 	}})
 	body := e.page(tok)
 	mustContain(t, body, "Aiuto Example", "Team di assistenza", "Risposta")
@@ -315,7 +316,7 @@ func TestAgentWithoutConfiguredNameShowsMailboxName(t *testing.T) {
 func TestCustomerWithoutNameIsYou(t *testing.T) {
 	e := newEnv(t, "")
 	tok, _ := e.add(ticket{Mailbox: "help@example.com", Subject: "Hi", Msgs: []msg{
-		{Author: store.AuthorCustomer, FromAddr: "anon@example.org", Text: "No name here"},
+		{Author: ticketd.AuthorCustomer, FromAddr: "anon@example.org", Text: "No name here"},
 	}})
 	body := e.page(tok)
 	mustContain(t, body, `<strong class="name">You</strong>`)
@@ -355,10 +356,10 @@ func TestXSSPayloadsAreInert(t *testing.T) {
 	e := newEnv(t, "")
 	payload := `"><script>alert(1)</script><img src=x onerror=alert(2)>`
 	tok, files := e.add(ticket{Subject: "Asunto " + payload, Msgs: []msg{
-		{Author: store.AuthorCustomer, FromAddr: "x@example.org", FromName: `<b onmouseover=alert(3)>Eve</b>`,
+		{Author: ticketd.AuthorCustomer, FromAddr: "x@example.org", FromName: `<b onmouseover=alert(3)>Eve</b>`,
 			Text:  "cuerpo " + payload + "\n<svg onload=alert(4)>\njavascript:alert(5)\nhttps://x.example/\"onmouseover=\"alert(9)\nhttps://ok.example/a?b=1&c=<i>",
 			Files: []file{{Name: `"><svg onload=alert(6)>.png`, Type: "image/png", Data: []byte("png")}}},
-		{Author: store.AuthorCustomer, FromAddr: "x@example.org", HTML: true,
+		{Author: ticketd.AuthorCustomer, FromAddr: "x@example.org", HTML: true,
 			Text: `<p>Hola <b>en negrita</b></p><script>alert(7)</script><a href="javascript:alert(8)">enlace</a>`},
 	}})
 	body := e.page(tok)
@@ -425,7 +426,7 @@ func TestStatusInEachLanguage(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.mailbox+"/"+c.status, func(t *testing.T) {
 			e := newEnv(t, "")
-			tk := ticket{Mailbox: c.mailbox, Subject: "S", Status: c.status, Msgs: []msg{customer("x")}}
+			tk := ticket{Mailbox: c.mailbox, Subject: "S", Status: ticketd.Status(c.status), Msgs: []msg{customer("x")}}
 			if c.status == "pendiente" {
 				// 30 days after 3 Nov 2026 23:30 UTC is 3 Dec 23:30 UTC,
 				// already 4 Dec in the UTC time zone but 3 Dec... no: Madrid
@@ -449,7 +450,7 @@ func TestDatesAreInTheServerTimeZone(t *testing.T) {
 
 	// The close date of a pending ticket, too: 30 days after 3 Nov 23:30
 	// UTC is 3 Dec 23:30 UTC, the 4th in Madrid.
-	pend, _ := e.add(ticket{Subject: "S", Status: store.StatusPendiente, Pending: time.Date(2026, 11, 3, 23, 30, 0, 0, time.UTC), Msgs: []msg{customer("x")}})
+	pend, _ := e.add(ticket{Subject: "S", Status: ticketd.StatusPendiente, Pending: time.Date(2026, 11, 3, 23, 30, 0, 0, time.UTC), Msgs: []msg{customer("x")}})
 	mustContain(t, e.page(pend), "se cerrará el 4 de diciembre de 2026.")
 }
 
@@ -458,14 +459,14 @@ func TestLateReminderMovesTheCloseDate(t *testing.T) {
 	e.now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	// Planned for 3 Dec, but the reminder only went out on 30 Nov (the
 	// daemon was down): the customer still gets her 7 days.
-	tok, _ := e.add(ticket{Subject: "S", Status: store.StatusPendiente, Pending: time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC),
+	tok, _ := e.add(ticket{Subject: "S", Status: ticketd.StatusPendiente, Pending: time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC),
 		Remind: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), Msgs: []msg{customer("x")}})
 	mustContain(t, e.page(tok), "se cerrará el 7 de diciembre de 2026.")
 }
 
 func TestPendingCloseDateAlreadyPastIsNotPromised(t *testing.T) {
 	e := newEnv(t, "")
-	tok, _ := e.add(ticket{Subject: "S", Status: store.StatusPendiente, Pending: time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC), Msgs: []msg{customer("x")}})
+	tok, _ := e.add(ticket{Subject: "S", Status: ticketd.StatusPendiente, Pending: time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC), Msgs: []msg{customer("x")}})
 	body := e.page(tok)
 	mustContain(t, body, "Le hemos respondido y estamos esperando su respuesta.")
 	mustNotContain(t, body, "se cerrará")
@@ -475,8 +476,8 @@ func TestEveryMissIsTheSame404(t *testing.T) {
 	e := newEnv(t, "")
 	tok, files := e.add(ticket{Subject: "A", Msgs: []msg{
 		customer("a", file{"a.txt", "text/plain", []byte("a")}),
-		{Author: store.AuthorAgent, FromAddr: "ana@example.com", Text: "nota", Internal: true, Files: []file{{"secreto.pdf", "application/pdf", []byte("%PDF")}}},
-		{Author: store.AuthorAgent, FromAddr: "ana@example.com", Text: "falso", Internal: true, Unverified: true, Files: []file{{"falso.pdf", "application/pdf", []byte("%PDF")}}},
+		{Author: ticketd.AuthorAgent, FromAddr: "ana@example.com", Text: "nota", Internal: true, Files: []file{{"secreto.pdf", "application/pdf", []byte("%PDF")}}},
+		{Author: ticketd.AuthorAgent, FromAddr: "ana@example.com", Text: "falso", Internal: true, Unverified: true, Files: []file{{"falso.pdf", "application/pdf", []byte("%PDF")}}},
 	}})
 	other, otherFiles := e.add(ticket{Subject: "B", Msgs: []msg{customer("b", file{"b.txt", "text/plain", []byte("b")})}})
 	if e.get(fmt.Sprintf("/t/%s/files/%d", tok, files[0])).Code != 200 || e.get("/t/"+other).Code != 200 {

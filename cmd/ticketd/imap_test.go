@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/imapgw/imapgwtest"
-	"github.com/ticketd/ticketd/store"
 )
 
 func imapBlock(dv *imapgwtest.Dovecot, password string) string {
@@ -31,8 +31,8 @@ func TestServeTakesIMAPMail(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		e.D.Store.View(context.Background(), func(tx *store.Tx) error {
-			ts, err := tx.ListTickets(store.TicketFilter{})
+		e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
+			ts, err := tx.ListTickets(ticketd.TicketFilter{})
 			n = len(ts)
 			return err
 		})

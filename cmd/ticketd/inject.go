@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"time"
 
 	"github.com/ticketd/ticketd/daemon"
 	"github.com/ticketd/ticketd/intake"
-	"github.com/ticketd/ticketd/store"
 )
 
 func init() {
@@ -43,7 +43,7 @@ func runInject(env *cmdEnv, args []string) int {
 		return exitDataErr
 	}
 	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard), BusyTimeout: busyTimeout(env)})
-	if errors.Is(err, store.ErrBusy) {
+	if errors.Is(err, ticketd.ErrBusy) {
 		fmt.Fprintln(env.stderr, "ticketd inject: database stayed locked; try again later")
 		return exitTempFail
 	}
@@ -63,7 +63,7 @@ func runInject(env *cmdEnv, args []string) int {
 	case errors.Is(err, intake.ErrNotMail):
 		fmt.Fprintln(env.stderr, "ticketd inject: input is not a mail message (empty, or no header section)")
 		return exitDataErr
-	case errors.Is(err, store.ErrBusy):
+	case errors.Is(err, ticketd.ErrBusy):
 		fmt.Fprintln(env.stderr, "ticketd inject: database stayed locked; try again later")
 		return exitTempFail
 	default:

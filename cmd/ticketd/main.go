@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ticketd/ticketd/threading"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -154,7 +155,7 @@ func (f *flags) missingHint(err error) string {
 }
 
 func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(threading.NewRedactingHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})))
 }
 
 func init() {

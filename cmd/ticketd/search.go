@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/ticketd/ticketd/store"
 )
 
 func init() {
@@ -51,8 +50,8 @@ func runTicketsSearch(env *cmdEnv, args []string) int {
 		return exitTempFail
 	}
 	out := []searchHitJSON{}
-	err := st.View(context.Background(), func(tx *store.Tx) error {
-		hits, err := tx.Search(store.SearchQuery{Text: query, Status: *status, Limit: *limit})
+	err := st.View(context.Background(), func(tx ticketd.Tx) error {
+		hits, err := tx.Search(ticketd.SearchQuery{Text: query, Status: ticketd.Status(*status), Limit: *limit})
 		if err != nil {
 			return err
 		}

@@ -3,19 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"time"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon"
 	"github.com/ticketd/ticketd/lifecycle"
-	"github.com/ticketd/ticketd/store"
 )
 
 func init() {
 	commands["sweep"] = command{"run one reminder/auto-close pass now: sweep [--now RFC3339] [--dry-run]", runSweep}
 }
 
-func newScheduler(st *store.Store, cfg func() *config.Config, now func() time.Time) *lifecycle.Scheduler {
+func newScheduler(st ticketd.Store, cfg func() *config.Config, now func() time.Time) *lifecycle.Scheduler {
 	return &lifecycle.Scheduler{Store: st, Config: cfg, Now: now}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"os"
@@ -18,7 +19,6 @@ import (
 	"github.com/ticketd/ticketd/daemon"
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/intake"
-	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/threading"
 )
 
@@ -78,9 +78,9 @@ func (d *lcDesk) deliver(to string, headers []string, body string) {
 func (d *lcDesk) answered(customer, subject, body string) int64 {
 	d.t.Helper()
 	d.deliver("soporte@example.com", []string{"From: " + customer, "To: soporte@example.com", "Subject: " + subject}, body)
-	var tk *store.Ticket
-	d.parts.Store.View(context.Background(), func(tx *store.Tx) error {
-		tks, err := tx.ListTickets(store.TicketFilter{Limit: 1})
+	var tk *ticketd.Ticket
+	d.parts.Store.View(context.Background(), func(tx ticketd.Tx) error {
+		tks, err := tx.ListTickets(ticketd.TicketFilter{Limit: 1})
 		tk = tks[0]
 		return err
 	})

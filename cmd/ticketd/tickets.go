@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ticketd/ticketd"
 	"io"
 	"strconv"
 	"strings"
@@ -12,8 +13,7 @@ import (
 	"time"
 
 	"github.com/ticketd/ticketd/daemon"
-	"github.com/ticketd/ticketd/lifecycle"
-	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/store/sqlite"
 )
 
 func init() {
@@ -40,12 +40,12 @@ func runTickets(env *cmdEnv, args []string) int {
 }
 
 // openStore opens the configured database for reading and writing.
-func openStore(f *flags) (*store.Store, int) {
+func openStore(f *flags) (ticketd.Store, int) {
 	cfg, ok := f.loadConfig()
 	if !ok {
 		return nil, exitConfig
 	}
-	st, err := store.Open(daemon.DBPath(cfg.Server.DataDir), store.Options{})
+	st, err := sqlite.Open(daemon.DBPath(cfg.Server.DataDir), sqlite.Options{})
 	if err != nil {
 		fmt.Fprintf(f.env.stderr, "ticketd: %v\n", err)
 		return nil, exitTempFail
@@ -70,8 +70,8 @@ func runTicketsList(env *cmdEnv, args []string) int {
 	}
 	defer st.Close()
 	var out []ticketJSON
-	err := st.View(context.Background(), func(tx *store.Tx) error {
-		tks, err := tx.ListTickets(store.TicketFilter{Status: *status, Limit: *limit})
+	err := st.View(context.Background(), func(tx ticketd.Tx) error {
+		tks, err := tx.ListTickets(ticketd.TicketFilter{Status: ticketd.Status(*status), Limit: *limit})
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func runTicketsShow(env *cmdEnv, args []string) int {
 	}
 	defer st.Close()
 	var j ticketJSON
-	err = st.View(context.Background(), func(tx *store.Tx) error {
+	err = st.View(context.Background(), func(tx ticketd.Tx) error {
 		tk, err := tx.TicketByNumber(n)
 		if err != nil {
 			return err
@@ -134,7 +134,7 @@ func runTicketsShow(env *cmdEnv, args []string) int {
 		j, err = loadTicketJSON(tx, tk, true)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, ticketd.ErrNotFound) {
 		fmt.Fprintf(env.stderr, "ticketd tickets show: no ticket #%d\n", n)
 		return exitFailure
 	}
@@ -200,11 +200,11 @@ type eventJSON struct {
 	Detail string    `json:"detail"`
 }
 
-func loadTicketJSON(tx *store.Tx, tk *store.Ticket, full bool) (ticketJSON, error) {
+func loadTicketJSON(tx ticketd.Tx, tk *ticketd.Ticket, full bool) (ticketJSON, error) {
 	j := ticketJSON{
-		Number: tk.Number, Token: tk.Token, Status: tk.Status, Subject: tk.Subject, Mailbox: tk.Mailbox,
+		Number: tk.Number, Token: tk.Token, Status: string(tk.Status), Subject: tk.Subject, Mailbox: tk.Mailbox,
 		Requester: tk.RequesterAddr, RequesterName: tk.RequesterName,
-		Assignee: tk.Assignee, Priority: tk.Priority, Tags: tk.Tags,
+		Assignee: tk.Assignee, Priority: string(tk.Priority), Tags: tk.Tags,
 		CreatedAt: tk.CreatedAt, UpdatedAt: tk.UpdatedAt,
 		Messages: []messageJSON{}, Events: []eventJSON{},
 	}
@@ -220,7 +220,7 @@ func loadTicketJSON(tx *store.Tx, tk *store.Ticket, full bool) (ticketJSON, erro
 	}
 	for _, m := range msgs {
 		mj := messageJSON{
-			ID: m.ID, Author: m.Author, From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
+			ID: m.ID, Author: string(m.Author), From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
 			Text: m.NewText, FullText: m.Text, CutFlagged: m.CutFlagged, Internal: m.Internal, Automatic: m.Automatic,
 			Unverified: m.Unverified, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
 		}
@@ -234,7 +234,7 @@ func loadTicketJSON(tx *store.Tx, tk *store.Ticket, full bool) (ticketJSON, erro
 		return j, err
 	}
 	for _, e := range evs {
-		j.Events = append(j.Events, eventJSON{Type: e.Type, Actor: e.Actor, At: e.At, Detail: e.Detail})
+		j.Events = append(j.Events, eventJSON{Type: string(e.Type), Actor: e.Actor, At: e.At, Detail: e.Detail})
 	}
 	return j, nil
 }
@@ -306,7 +306,7 @@ func dash(s string) string {
 
 // validStatus accepts "" (any) or a status key, and says which keys exist.
 func validStatus(env *cmdEnv, cmd, status string) bool {
-	if status == "" || lifecycle.Valid(status) {
+	if status == "" || ticketd.Status(status).Valid() {
 		return true
 	}
 	fmt.Fprintf(env.stderr, "ticketd %s: unknown status %q (use nuevo, pendiente, abierto or cerrado)\n", cmd, status)

@@ -1,0 +1,157 @@
+package intake
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/ticketd/ticketd"
+	"github.com/ticketd/ticketd/threading"
+)
+
+// Facts is what the store knows that a plan needs: which ticket the mail
+// threads into (found by the rules of DESIGN.md, each needing proof), that
+// ticket's conversation, earlier copies of the same mail, and how often the
+// sender was answered lately.
+type Facts struct {
+	// Ticket is the ticket the mail threads into, nil for a new one; How
+	// names the rule that found it, for the history.
+	Ticket *ticketd.Ticket
+	How    string
+	// Thread is the ticket's conversation so far (its customer's first and
+	// latest Message-IDs).
+	Thread ticketd.Thread
+	// RootParticipants are the To/Cc addresses of the ticket's first mail.
+	RootParticipants []string
+	// LastCustomerMessage is the id of the customer's latest public message.
+	LastCustomerMessage int64
+	// Copies are earlier stored copies of this Message-ID.
+	Copies []Copy
+	// AcksLastHour counts the acknowledgements sent to the author in the
+	// last hour.
+	AcksLastHour int
+}
+
+// Copy is an earlier stored mail with the same Message-ID.
+type Copy struct {
+	Ticket  int64
+	Mailbox string
+	SHA256  string
+}
+
+// reader is what loading facts needs of a transaction.
+type reader interface {
+	ticketd.TicketTx
+	ticketd.MessageTx
+	CountAcks(addr string, since time.Time) (int, error)
+}
+
+// loadFacts is intake's one read step, for one mailbox of the mail.
+func loadFacts(tx reader, m *Mail, tg target) (*Facts, error) {
+	f := &Facts{}
+	var err error
+	if f.Ticket, f.How, err = findTicket(tx, m, tg); err != nil {
+		return nil, err
+	}
+	if m.P.MessageID != "" {
+		refs, err := tx.MessagesByMessageID(m.P.MessageID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			if r.SHA256 != m.SHA256 {
+				continue
+			}
+			c := Copy{Ticket: r.Ticket, SHA256: r.SHA256}
+			tk, err := tx.TicketByNumber(r.Ticket)
+			if err != nil {
+				return nil, err
+			}
+			c.Mailbox = tk.Mailbox
+			f.Copies = append(f.Copies, c)
+		}
+	}
+	if f.Ticket == nil {
+		if from := m.From(); from != "" {
+			if f.AcksLastHour, err = tx.CountAcks(from, m.Now.Add(-time.Hour)); err != nil {
+				return nil, err
+			}
+		}
+		return f, nil
+	}
+	n := f.Ticket.Number
+	if f.Thread, err = tx.ThreadIDs(n); err != nil {
+		return nil, err
+	}
+	if f.RootParticipants, err = tx.RootParticipants(n); err != nil {
+		return nil, err
+	}
+	if f.LastCustomerMessage, err = tx.LastCustomerMessage(n); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// findTicket applies the threading rules in order; every match needs proof.
+func findTicket(tx reader, m *Mail, tg target) (*ticketd.Ticket, string, error) {
+	sameBox := func(tk *ticketd.Ticket) bool { return strings.EqualFold(tk.Mailbox, tg.mailbox.Address) }
+	byToken := func(tok string) (*ticketd.Ticket, error) {
+		tk, err := tx.TicketByToken(tok)
+		if errors.Is(err, ticketd.ErrNotFound) || (err == nil && !sameBox(tk)) {
+			return nil, nil
+		}
+		return tk, err
+	}
+	if tg.addr.Token != "" {
+		if tk, err := byToken(tg.addr.Token); tk != nil || err != nil {
+			return tk, "recipient token", err
+		}
+	}
+	for _, id := range m.RefIDs {
+		if tok, ok := threading.TokenFromMessageID(id); ok {
+			if tk, err := byToken(tok); tk != nil || err != nil {
+				return tk, "message-id", err
+			}
+		}
+	}
+	// A reply to a customer's own mail (not ours) joins only when its
+	// author took part in that mail: the requester, or someone it was sent to.
+	from := m.From()
+	for _, id := range m.RefIDs {
+		refs, err := tx.MessagesByMessageID(id)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range refs {
+			if !strings.EqualFold(r.FromAddr, from) && !containsFold(r.Participants, from) {
+				continue
+			}
+			tk, err := tx.TicketByNumber(r.Ticket)
+			if err != nil {
+				return nil, "", err
+			}
+			if sameBox(tk) {
+				return tk, "participant reply", nil
+			}
+		}
+	}
+	if n, ok := threading.SubjectTag(m.P.Subject); ok {
+		tk, err := tx.TicketByNumber(n)
+		if err == nil && sameBox(tk) && strings.EqualFold(tk.RequesterAddr, from) {
+			return tk, "subject tag", nil
+		}
+		if err != nil && !errors.Is(err, ticketd.ErrNotFound) {
+			return nil, "", err
+		}
+	}
+	return nil, "", nil
+}
+
+func containsFold(l []string, s string) bool {
+	for _, x := range l {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
