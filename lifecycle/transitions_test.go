@@ -37,7 +37,7 @@ func TestTransition(t *testing.T) {
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	now := t0.Add(48 * time.Hour)
 	cases := []struct {
-		next                       ticketd.Status
+		next                      ticketd.Status
 		pending, reminded, closed bool
 	}{
 		{ticketd.StatusPendiente, true, false, false},

@@ -421,7 +421,10 @@ func testClaimIsExclusive(t *testing.T, open Opener) {
 	}
 	// After the lease, another sender may take it.
 	var again bool
-	update(t, s, func(tx ticketd.Tx) (err error) { again, err = tx.Claim(o.ID, t0.Add(6*time.Minute), t0.Add(11*time.Minute)); return })
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		again, err = tx.Claim(o.ID, t0.Add(6*time.Minute), t0.Add(11*time.Minute))
+		return
+	})
 	if !again {
 		t.Fatal("an expired lease could not be claimed")
 	}
