@@ -9,8 +9,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/ticketd/ticketd"
-	"github.com/ticketd/ticketd/threading"
 	"log/slog"
 	"net"
 	"os"
@@ -21,12 +19,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ticketd/ticketd"
+	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/threading"
+
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/intake"
 	"github.com/ticketd/ticketd/mailer"
 	"github.com/ticketd/ticketd/mailer/templates"
 	"github.com/ticketd/ticketd/smtpd"
-	"github.com/ticketd/ticketd/store/sqlite"
 )
 
 // Options carry what is injected rather than configured.
@@ -77,7 +78,7 @@ type Daemon struct {
 }
 
 // DBPath is where the database of a data directory lives.
-func DBPath(dataDir string) string { return filepath.Join(dataDir, "ticketd.db") }
+func DBPath(dataDir string) string { return store.DBPath(dataDir) }
 
 // LoadKey returns the HMAC key for agent addresses, creating it on first use.
 func LoadKey(dataDir string) ([]byte, error) {
@@ -140,7 +141,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	st, err := sqlite.Open(DBPath(cfg.Server.DataDir), sqlite.Options{BusyTimeout: opt.BusyTimeout})
+	st, err := store.Open(cfg.Server.DataDir, store.Options{BusyTimeout: opt.BusyTimeout})
 	if err != nil {
 		return nil, err
 	}

@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/ticketd/ticketd/daemon"
-	"github.com/ticketd/ticketd/store/sqlite"
+	"github.com/ticketd/ticketd"
+	"github.com/ticketd/ticketd/store"
 )
 
 func init() {
@@ -45,7 +44,7 @@ func openStore(f *flags) (ticketd.Store, int) {
 	if !ok {
 		return nil, exitConfig
 	}
-	st, err := sqlite.Open(daemon.DBPath(cfg.Server.DataDir), sqlite.Options{})
+	st, err := store.Open(cfg.Server.DataDir, store.Options{})
 	if err != nil {
 		fmt.Fprintf(f.env.stderr, "ticketd: %v\n", err)
 		return nil, exitTempFail

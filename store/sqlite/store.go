@@ -1,5 +1,5 @@
-// Package store owns ticketd's SQLite database: schema, migrations,
-// transactions and queries. It is the only package that speaks SQL.
+// Package sqlite is the SQLite engine of ticketd's store: schema, migrations,
+// transactions and queries. Only the store engines speak SQL.
 //
 // Writes go through Update, which runs many callers' work in one shared
 // transaction (group commit): each caller's work sits in its own savepoint,

@@ -1,73 +1,14 @@
 package sqlite
 
 import (
-	"github.com/ticketd/ticketd"
-
 	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/ticketd/ticketd"
 )
-
-// DueReminders returns the pending tickets of a mailbox that turned pending
-// at or before pendingBefore and have not been reminded in this pending
-// period. It reads the tickets_remind_due index, so its cost is the number
-// of tickets it returns.
-func (t *Tx) DueReminders(mailbox string, pendingBefore time.Time) ([]int64, error) {
-	return t.numbers("due reminders",
-		`SELECT number FROM tickets INDEXED BY tickets_remind_due
-		 WHERE lower(mailbox) = lower(?) AND status = 'pendiente' AND reminder_sent_at IS NULL AND pending_since <= ?
-		 ORDER BY pending_since, number`,
-		mailbox, ms(pendingBefore))
-}
-
-// DueCloses returns the pending tickets of a mailbox reminded at or before
-// remindedBefore that turned pending at or before pendingBefore. It reads the
-// tickets_close_due index.
-func (t *Tx) DueCloses(mailbox string, remindedBefore, pendingBefore time.Time) ([]int64, error) {
-	return t.numbers("due closes",
-		`SELECT number FROM tickets INDEXED BY tickets_close_due
-		 WHERE lower(mailbox) = lower(?) AND status = 'pendiente' AND reminder_sent_at IS NOT NULL
-		   AND reminder_sent_at <= ? AND pending_since <= ?
-		 ORDER BY reminder_sent_at, number`,
-		mailbox, ms(remindedBefore), ms(pendingBefore))
-}
-
-func (t *Tx) numbers(what, q string, args ...any) ([]int64, error) {
-	rows, err := t.query(q, args...)
-	if err != nil {
-		return nil, wrapErr(what, err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var n int64
-		if err := rows.Scan(&n); err != nil {
-			return nil, wrapErr(what, err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr(what, err)
-	}
-	return out, nil
-}
-
-// LastCustomerMessage returns the id of the customer's latest public
-// message on a ticket (0 if none).
-func (t *Tx) LastCustomerMessage(ticket int64) (int64, error) {
-	var id int64
-	err := t.queryRow(`SELECT id FROM messages WHERE ticket = ? AND author = 'customer' AND internal = 0 ORDER BY id DESC LIMIT 1`, ticket).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, wrapErr("last customer message", err)
-	}
-	return id, nil
-}
 
 // Search finds tickets by number, by requester address, or by words in the
 // subjects and texts of their messages (FTS5, ranked by bm25, one hit per
@@ -156,19 +97,6 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 		}
 	}
 	return hits, nil
-}
-
-func scanTickets(rows *sql.Rows) ([]*ticketd.Ticket, error) {
-	defer rows.Close()
-	var out []*ticketd.Ticket
-	for rows.Next() {
-		tk, err := scanTicket(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, tk)
-	}
-	return out, rows.Err()
 }
 
 // ftsQuery turns what a user typed into an FTS5 query: every word must
