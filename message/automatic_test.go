@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	corpusdir "github.com/ticketd/ticketd/internal/corpus"
+
 	"github.com/ticketd/ticketd/message"
 	"github.com/ticketd/ticketd/threading"
 )
@@ -13,13 +15,7 @@ import (
 // Mac line endings, is recognised as automatic through the real parser:
 // an unrecognised one would be acknowledged, and two robots can loop.
 func TestBouncesAreAutomaticInEveryLineEnding(t *testing.T) {
-	root := filepath.Join("..", "..", "shared", "corpus", "sisimai-set-of-emails", "maildir")
-	if _, err := os.Stat(root); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip("corpus not found:", err)
-	}
+	root := corpusdir.Dir(t, "sisimai-set-of-emails", "maildir")
 	// A person forwarding a bounce with Apple Mail: a human mail.
 	human := map[string]bool{"lhost-sendmail-14.eml": true}
 	for _, dir := range []string{"bsd", "dos", "mac"} {
@@ -38,13 +34,7 @@ func TestBouncesAreAutomaticInEveryLineEnding(t *testing.T) {
 // The delivery reports, read receipts and complaint reports of the MIME
 // corpora are automatic too; ordinary mails of the same corpora are not.
 func TestReportsAreAutomatic(t *testing.T) {
-	root := filepath.Join("..", "..", "shared", "corpus")
-	if _, err := os.Stat(root); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip("corpus not found:", err)
-	}
+	root := corpusdir.Dir(t)
 	mk := filepath.Join(root, "jstedfast-MimeKit", "UnitTests", "TestData", "messages")
 	reports, _ := filepath.Glob(filepath.Join(root, "jhillyerd-enmime", "dsn", "testdata", "*"))
 	for _, n := range []string{"delivery-status.txt", "delivery-status2.txt", "delivery-status-no-blank-line.txt",

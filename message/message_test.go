@@ -8,19 +8,14 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	corpusdir "github.com/ticketd/ticketd/internal/corpus"
 )
 
-// corpus finds ../shared/corpus beside the repository (CI copies it there).
+// corpus finds the public mail corpus (see internal/corpus).
 func corpus(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s", dir)
-		}
-		t.Skipf("corpus not found at %s", dir)
-	}
-	return dir
+	return corpusdir.Dir(t)
 }
 
 // Every real or broken mail of the MIME corpora parses without panic,
@@ -220,7 +215,7 @@ func TestTNEFAttachmentsAreUnpacked(t *testing.T) {
 }
 
 func FuzzReadTNEF(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "..", "shared", "corpus", "jstedfast-MimeKit", "UnitTests", "TestData", "tnef", "christmas.tnef")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(os.Getenv(corpusdir.Env), "jstedfast-MimeKit", "UnitTests", "TestData", "tnef", "christmas.tnef")); err == nil {
 		f.Add(b)
 	}
 	f.Add([]byte("\x78\x9f\x3e\x22\x00\x00"))

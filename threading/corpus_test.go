@@ -1,24 +1,16 @@
 package threading
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ticketd/ticketd/internal/corpus"
 )
 
-// corpusDir locates the shared mail corpus. CI copies shared/ beside the
-// repository, so it is ../shared/corpus from the repository root.
+// corpusDir locates one project of the public mail corpus (see internal/corpus).
 func corpusDir(t testing.TB, sub string) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "corpus", sub)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s: %v", dir, err)
-		}
-		t.Skipf("corpus not found at %s (set up ../shared beside the repo; CI=true makes this fatal)", dir)
-	}
-	return dir
+	return corpus.Dir(t, sub)
 }
 
 // normalizeNL turns CRLF and bare CR into LF.
