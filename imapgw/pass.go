@@ -214,107 +214,138 @@ func (s *session) batch(ctx context.Context, uids []imap.UID, n *counts) error {
 	if g.opt.MaxMessageBytes != nil {
 		limit = g.opt.MaxMessageBytes()
 	}
-	resolved := map[imap.UID]bool{} // handled for good: stored, quarantined, left, or gone
-	var want imap.UIDSet
-	var wantN int
-	var done, quarantine []imap.UID
-	for _, u := range uids {
-		m, ok := metas[u]
-		if !ok { // expunged by someone else meanwhile
-			resolved[u] = true
-			continue
-		}
-		if v := s.backlogVerdict(u, m.flags, m.date); v != "" {
-			n.left++
-			resolved[u] = true
-			continue
-		}
-		if limit > 0 && m.size > limit {
-			g.log.Warn("imap mail over the size limit: quarantined", "uid", u, "bytes", m.size, "limit", limit, "quarantine", g.cfg.Quarantine)
-			quarantine = append(quarantine, u)
-			continue
-		}
-		want.AddNum(u)
-		wantN++
-	}
-
-	var failed *deliverError
-	if wantN > 0 {
-		seen := map[imap.UID]bool{}
-		cmd := s.c.Fetch(want, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-		for {
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			uid, raw, oversize, err := readMessage(msg, limit)
-			if err != nil {
-				cmd.Close()
-				return err
-			}
-			if uid == 0 || failed != nil {
-				continue // after a failure, later mail waits for the next pass
-			}
-			seen[uid] = true
-			if oversize {
-				g.log.Warn("imap mail over the size limit: quarantined", "uid", uid, "limit", limit, "quarantine", g.cfg.Quarantine)
-				quarantine = append(quarantine, uid)
-				continue
-			}
-			n.fetched++
-			res, err := g.opt.Desk.Deliver(ctx, s.envelope(raw, metas[uid].date), raw)
-			if err == nil && g.failingUID != 0 {
-				g.log.Info("imap delivery works again", "uid", uid, "failed_attempts", g.failedAttempts)
-				g.failingUID, g.failedAttempts = 0, 0
-			}
-			switch {
-			case errors.Is(err, intake.ErrNotMail):
-				g.log.Warn("imap mail is not a mail message: quarantined", "uid", uid, "bytes", len(raw), "quarantine", g.cfg.Quarantine)
-				quarantine = append(quarantine, uid)
-			case err != nil:
-				n.failed++
-				failed = &deliverError{uid: uid, err: err}
-				g.deliveryFailed(uid, err)
-			case res.Duplicate:
-				n.duplicates++
-				done = append(done, uid)
-			default:
-				n.stored++
-				done = append(done, uid)
-			}
-		}
-		if err := cmd.Close(); err != nil {
+	b := &batchState{resolved: map[imap.UID]bool{}}
+	s.triage(b, uids, metas, limit, n)
+	if b.wantN > 0 {
+		if err := s.deliverAll(ctx, b, metas, limit, n); err != nil {
 			return err
 		}
-		if failed == nil {
+		if b.failed == nil {
 			for _, u := range uids {
-				if want.Contains(u) && !seen[u] {
-					resolved[u] = true // vanished between the two FETCHes
+				if b.want.Contains(u) && !b.seen[u] {
+					b.resolved[u] = true // vanished between the two FETCHes
 				}
 			}
 		}
 	}
-
-	if err := s.markDone(done); err != nil {
+	if err := s.settle(ctx, b, uids, n); err != nil {
 		return err
 	}
-	for _, u := range done {
-		resolved[u] = true
+	if b.failed != nil {
+		return b.failed
 	}
-	if len(quarantine) > 0 {
-		if err := s.move(quarantine, g.cfg.Quarantine); err != nil {
+	return nil
+}
+
+// batchState is what one batch learned about its UIDs.
+type batchState struct {
+	resolved   map[imap.UID]bool // handled for good: stored, quarantined, left, or gone
+	want       imap.UIDSet       // to fetch whole
+	wantN      int
+	seen       map[imap.UID]bool // fetched whole
+	done       []imap.UID        // stored (or stored before): mark or move
+	quarantine []imap.UID
+	failed     *deliverError // the first mail intake could not take
+}
+
+// triage decides from the metadata alone what to do with each UID: gone,
+// left by the backlog rule, too big, or to be fetched.
+func (s *session) triage(b *batchState, uids []imap.UID, metas map[imap.UID]meta, limit int64, n *counts) {
+	g := s.g
+	for _, u := range uids {
+		m, ok := metas[u]
+		if !ok { // expunged by someone else meanwhile
+			b.resolved[u] = true
+			continue
+		}
+		if v := s.backlogVerdict(u, m.flags, m.date); v != "" {
+			n.left++
+			b.resolved[u] = true
+			continue
+		}
+		if limit > 0 && m.size > limit {
+			g.log.Warn("imap mail over the size limit: quarantined", "uid", u, "bytes", m.size, "limit", limit, "quarantine", g.cfg.Quarantine)
+			b.quarantine = append(b.quarantine, u)
+			continue
+		}
+		b.want.AddNum(u)
+		b.wantN++
+	}
+}
+
+// deliverAll fetches the wanted mails whole and hands each to intake. After
+// a failure, later mail waits for the next pass.
+func (s *session) deliverAll(ctx context.Context, b *batchState, metas map[imap.UID]meta, limit int64, n *counts) error {
+	g := s.g
+	b.seen = map[imap.UID]bool{}
+	cmd := s.c.Fetch(b.want, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		uid, raw, oversize, err := readMessage(msg, limit)
+		if err != nil {
+			cmd.Close()
+			return err
+		}
+		if uid == 0 || b.failed != nil {
+			continue
+		}
+		b.seen[uid] = true
+		if oversize {
+			g.log.Warn("imap mail over the size limit: quarantined", "uid", uid, "limit", limit, "quarantine", g.cfg.Quarantine)
+			b.quarantine = append(b.quarantine, uid)
+			continue
+		}
+		n.fetched++
+		res, err := g.opt.Desk.Deliver(ctx, s.envelope(raw, metas[uid].date), raw)
+		if err == nil && g.failingUID != 0 {
+			g.log.Info("imap delivery works again", "uid", uid, "failed_attempts", g.failedAttempts)
+			g.failingUID, g.failedAttempts = 0, 0
+		}
+		switch {
+		case errors.Is(err, intake.ErrNotMail):
+			g.log.Warn("imap mail is not a mail message: quarantined", "uid", uid, "bytes", len(raw), "quarantine", g.cfg.Quarantine)
+			b.quarantine = append(b.quarantine, uid)
+		case err != nil:
+			n.failed++
+			b.failed = &deliverError{uid: uid, err: err}
+			g.deliveryFailed(uid, err)
+		case res.Duplicate:
+			n.duplicates++
+			b.done = append(b.done, uid)
+		default:
+			n.stored++
+			b.done = append(b.done, uid)
+		}
+	}
+	return cmd.Close()
+}
+
+// settle marks what was stored, quarantines what cannot be, and moves the
+// last UID over the handled prefix only, so a mail that failed is fetched
+// again.
+func (s *session) settle(ctx context.Context, b *batchState, uids []imap.UID, n *counts) error {
+	g := s.g
+	if err := s.markDone(b.done); err != nil {
+		return err
+	}
+	for _, u := range b.done {
+		b.resolved[u] = true
+	}
+	if len(b.quarantine) > 0 {
+		if err := s.move(b.quarantine, g.cfg.Quarantine); err != nil {
 			return fmt.Errorf("imap: quarantine: %w", err)
 		}
-		n.quarantined += len(quarantine)
-		for _, u := range quarantine {
-			resolved[u] = true
+		n.quarantined += len(b.quarantine)
+		for _, u := range b.quarantine {
+			b.resolved[u] = true
 		}
 	}
-	// The last UID moves over the handled prefix only, so a mail that
-	// failed is fetched again.
 	last := s.st.LastUID
 	for _, u := range uids {
-		if !resolved[u] {
+		if !b.resolved[u] {
 			break
 		}
 		last = uint32(u)
@@ -324,9 +355,6 @@ func (s *session) batch(ctx context.Context, uids []imap.UID, n *counts) error {
 		if err := s.save(ctx); err != nil {
 			return err
 		}
-	}
-	if failed != nil {
-		return failed
 	}
 	return nil
 }
