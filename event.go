@@ -15,6 +15,7 @@ const (
 	EventClosed              EventType = "closed"
 	EventReopened            EventType = "reopened"
 	EventAssigned            EventType = "assigned"
+	EventAccepted            EventType = "accepted"
 	EventPriority            EventType = "priority"
 	EventTag                 EventType = "tag"
 	EventUntag               EventType = "untag"

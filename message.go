@@ -1,6 +1,9 @@
 package ticketd
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Author says who wrote a message.
 type Author string
@@ -39,6 +42,7 @@ type Message struct {
 	Internal     bool
 	Automatic    bool
 	Unverified   bool // came through an agent path without proof
+	Outsider     bool // came through the ticket's token from someone outside it
 	Participants []string
 	ParseError   string
 	CreatedAt    time.Time
@@ -63,4 +67,22 @@ type MessageRef struct {
 	FromAddr     string
 	Participants []string
 	SHA256       string
+}
+
+// Addresses is who took part in a ticket: the requester and everyone its
+// conversation came from or went to; and, apart, those who wrote through
+// its token from outside it and were not accepted by an agent yet.
+type Addresses struct {
+	Participants []string
+	Outsiders    []string // the latest last
+}
+
+// Takes tells whether addr took part in the ticket.
+func (a Addresses) Takes(addr string) bool {
+	for _, p := range a.Participants {
+		if strings.EqualFold(p, addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,6 +17,7 @@ const (
 	KindAgentReply      OutboxKind = "agent_reply"
 	KindAgentReopened   OutboxKind = "agent_reopened"
 	KindAgentUnverified OutboxKind = "agent_unverified"
+	KindAgentOutsider   OutboxKind = "agent_outsider"
 	KindRelay           OutboxKind = "relay"
 	KindReminder        OutboxKind = "reminder"
 	KindClosed          OutboxKind = "closed"

@@ -78,6 +78,14 @@ type MessageTx interface {
 	// LastCustomerMessage returns the id of the customer's latest public
 	// message on a ticket (0 if none).
 	LastCustomerMessage(ticket int64) (int64, error)
+	// TicketAddresses returns who took part in a ticket, and who wrote to it
+	// from outside.
+	TicketAddresses(ticket int64) (Addresses, error)
+	// AcceptOutsider makes the mails from addr on a ticket part of its
+	// public conversation and reports how many there were.
+	AcceptOutsider(ticket int64, addr string) (int, error)
+	// RecentAutomatic counts a ticket's automatic mails stored since a moment.
+	RecentAutomatic(ticket int64, since time.Time) (int, error)
 }
 
 // EventTx reads and writes tickets' histories.
@@ -94,6 +102,9 @@ type OutboxTx interface {
 	Enqueue(os ...*Outgoing) error
 	// CountAcks counts the acknowledgements queued for addr since a moment.
 	CountAcks(addr string, since time.Time) (int, error)
+	// NotificationCounts counts, per recipient, the mails to agents queued
+	// about a ticket since a moment.
+	NotificationCounts(ticket int64, since time.Time) (map[string]int, error)
 	// DueOutgoing lists queued rows due at or before now, oldest first.
 	DueOutgoing(now time.Time, limit int) ([]*Outgoing, error)
 	// NextOutgoingAt returns when the earliest queued row is due (zero if none).

@@ -9,6 +9,7 @@ type writer interface {
 	SaveTicket(tk *ticketd.Ticket) error
 	InsertMessage(m *ticketd.Message) error
 	AddTag(ticket int64, tag string) (bool, error)
+	AcceptOutsider(ticket int64, addr string) (int, error)
 	RemoveTag(ticket int64, tag string) (bool, error)
 	AddEvents(es []*ticketd.Event) error
 	Enqueue(os ...*ticketd.Outgoing) error
@@ -57,6 +58,11 @@ func apply(tx writer, p *Plan, raw *ticketd.Raw) error {
 			_, err = tx.AddTag(tk.Number, c.Tag)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	for _, addr := range p.Accept {
+		if _, err := tx.AcceptOutsider(tk.Number, addr); err != nil {
 			return err
 		}
 	}

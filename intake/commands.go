@@ -20,6 +20,7 @@ var commandVerbs = map[string]string{
 	"prioridad": "priority", "priority": "priority",
 	"etiqueta": "tag", "tag": "tag",
 	"-etiqueta": "untag", "untag": "untag", "-tag": "untag",
+	"aceptar": "accept", "accept": "accept",
 }
 
 // priorities maps both languages' words to the stored (Spanish) key.
@@ -33,7 +34,7 @@ var priorities = map[string]string{
 // agentCommand is one parsed command line.
 type agentCommand struct {
 	line string // as written, for the history and error mails
-	verb string // close, note, assign, take, release, priority, tag, untag
+	verb string // close, note, assign, take, release, priority, tag, untag, accept
 	args []string
 }
 
@@ -126,7 +127,14 @@ func checkCommand(c *agentCommand) (bad, reason, arg string) {
 		if len(c.args) != 1 {
 			return c.line, "need_agent", ""
 		}
-		c.args[0] = strings.ToLower(strings.Trim(strings.TrimPrefix(c.args[0], "mailto:"), "<>,;"))
+		c.args[0] = cleanAddress(c.args[0])
+	case "accept":
+		if len(c.args) > 1 {
+			return c.line, "no_outsider", ""
+		}
+		if len(c.args) == 1 {
+			c.args[0] = cleanAddress(c.args[0])
+		}
 	case "priority":
 		if len(c.args) != 1 {
 			return c.line, "bad_priority", ""
@@ -149,6 +157,11 @@ func checkCommand(c *agentCommand) (bad, reason, arg string) {
 	return "", "", ""
 }
 
+// cleanAddress takes an address as agents write it after a command.
+func cleanAddress(s string) string {
+	return strings.ToLower(strings.Trim(strings.TrimPrefix(s, "mailto:"), "<>,;"))
+}
+
 // commandReasons explain a failed command to the agent, in the mailbox's
 // language. %s is the argument at fault, where there is one.
 var commandReasons = map[string]map[string]string{
@@ -159,6 +172,7 @@ var commandReasons = map[string]map[string]string{
 		"not_agent":    "%s no es agente de este buzón.",
 		"bad_priority": "prioridad desconocida; use baja, media, alta o urgente (low, normal, high, urgent).",
 		"need_tag":     "falta la etiqueta, por ejemplo «#etiqueta facturacion».",
+		"no_outsider":  "no hay ningún mensaje de fuera de la solicitud que aceptar con esa dirección; use «#aceptar» o «#aceptar dirección».",
 	},
 	"en": {
 		"unknown":      "this is not a known command.",
@@ -167,6 +181,7 @@ var commandReasons = map[string]map[string]string{
 		"not_agent":    "%s is not an agent of this mailbox.",
 		"bad_priority": "unknown priority; use low, normal, high or urgent (baja, media, alta, urgente).",
 		"need_tag":     "the tag is missing, for example \"#tag billing\".",
+		"no_outsider":  "there is no message from outside the ticket to accept from that address; use \"#accept\" or \"#accept address\".",
 	},
 	"fr": {
 		"unknown":      "cette commande n'existe pas.",
@@ -175,6 +190,7 @@ var commandReasons = map[string]map[string]string{
 		"not_agent":    "%s n'est pas agent de cette boîte.",
 		"bad_priority": "priorité inconnue ; utilisez low, normal, high ou urgent (baja, media, alta, urgente).",
 		"need_tag":     "il manque l'étiquette, par exemple « #tag facturation ».",
+		"no_outsider":  "aucun message venu de l'extérieur de la demande à accepter pour cette adresse ; utilisez « #accept » ou « #accept adresse ».",
 	},
 	"pt": {
 		"unknown":      "este comando não existe.",
@@ -183,6 +199,7 @@ var commandReasons = map[string]map[string]string{
 		"not_agent":    "%s não é agente desta caixa de correio.",
 		"bad_priority": "prioridade desconhecida; use low, normal, high ou urgent (baja, media, alta, urgente).",
 		"need_tag":     "falta a etiqueta, por exemplo «#tag faturacao».",
+		"no_outsider":  "não há nenhuma mensagem de fora da solicitação para aceitar desse endereço; use «#accept» ou «#accept endereço».",
 	},
 	"it": {
 		"unknown":      "questo comando non esiste.",
@@ -191,6 +208,7 @@ var commandReasons = map[string]map[string]string{
 		"not_agent":    "%s non è un agente di questa casella.",
 		"bad_priority": "priorità sconosciuta; usa low, normal, high o urgent (baja, media, alta, urgente).",
 		"need_tag":     "manca l'etichetta, per esempio «#tag fatturazione».",
+		"no_outsider":  "non c'è nessun messaggio dall'esterno della richiesta da accettare da quell'indirizzo; usa «#accept» o «#accept indirizzo».",
 	},
 }
 
@@ -214,6 +232,10 @@ func (p *planner) checkCommands(cp commandPlan) commandPlan {
 	for _, c := range cp.cmds {
 		if c.verb == "assign" && !containsFold(p.mb.Agents, c.args[0]) {
 			cp.bad, cp.reason, cp.reasonArg = c.line, "not_agent", c.args[0]
+			return cp
+		}
+		if c.verb == "accept" && p.outsiderToAccept(c) == "" {
+			cp.bad, cp.reason = c.line, "no_outsider"
 			return cp
 		}
 	}
@@ -264,6 +286,10 @@ func (p *planner) runCommands(cp commandPlan) {
 			}
 			p.tk.Priority = ticketd.Priority(c.args[0])
 			p.event(ticketd.EventPriority, agent, string(prev)+" -> "+c.args[0])
+		case "accept":
+			addr := p.outsiderToAccept(c)
+			p.out.Accept = append(p.out.Accept, addr)
+			p.event(ticketd.EventAccepted, agent, addr)
 		case "tag", "untag":
 			typ := ticketd.EventTag
 			if c.verb == "untag" {
@@ -292,4 +318,40 @@ func (p *planner) assign(to, by string) {
 	params := p.thread.Reply("")
 	params.Actor = by
 	p.send(ticketd.KindAssigned, to, p.f.LastCustomerMessage, params)
+}
+
+// outsiderToAccept is the sender an #accept means: the one it names, else
+// the latest who wrote from outside the ticket; "" when there is none.
+func (p *planner) outsiderToAccept(c agentCommand) string {
+	out := p.f.Addresses.Outsiders
+	if len(c.args) == 0 {
+		if len(out) == 0 {
+			return ""
+		}
+		return out[len(out)-1]
+	}
+	for _, o := range out {
+		if strings.EqualFold(o, c.args[0]) {
+			return o
+		}
+	}
+	return ""
+}
+
+// stripCommandLines removes the lines that read as agent commands ("#cerrar",
+// "#tag x"), wherever they are in text; other lines starting with '#'
+// ("#1234 is fixed") stay.
+func stripCommandLines(text string) string {
+	lines := strings.Split(text, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		t := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(l), ">"))
+		if isCommandLine(t) {
+			if _, known := commandVerbs[strings.ToLower(strings.TrimPrefix(strings.Fields(t)[0], "#"))]; known {
+				continue
+			}
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
 }

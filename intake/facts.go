@@ -30,6 +30,15 @@ type Facts struct {
 	// AcksLastHour counts the acknowledgements sent to the author in the
 	// last hour.
 	AcksLastHour int
+	// Addresses is who took part in the ticket, and who wrote to it from
+	// outside.
+	Addresses ticketd.Addresses
+	// NotifiedLastHour counts, per agent, the mails about the ticket that
+	// agent got in the last hour.
+	NotifiedLastHour map[string]int
+	// RecentAutomatic counts the automatic mails the ticket got in the
+	// last day.
+	RecentAutomatic int
 }
 
 // Copy is an earlier stored mail with the same Message-ID.
@@ -44,6 +53,7 @@ type reader interface {
 	ticketd.TicketTx
 	ticketd.MessageTx
 	CountAcks(addr string, since time.Time) (int, error)
+	NotificationCounts(ticket int64, since time.Time) (map[string]int, error)
 }
 
 // loadFacts is intake's one read step, for one mailbox of the mail.
@@ -87,6 +97,15 @@ func loadFacts(tx reader, m *Mail, tg target) (*Facts, error) {
 		return nil, err
 	}
 	if f.LastCustomerMessage, err = tx.LastCustomerMessage(n); err != nil {
+		return nil, err
+	}
+	if f.Addresses, err = tx.TicketAddresses(n); err != nil {
+		return nil, err
+	}
+	if f.NotifiedLastHour, err = tx.NotificationCounts(n, m.Now.Add(-time.Hour)); err != nil {
+		return nil, err
+	}
+	if f.RecentAutomatic, err = tx.RecentAutomatic(n, m.Now.Add(-automaticQuiet)); err != nil {
 		return nil, err
 	}
 	return f, nil

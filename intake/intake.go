@@ -135,6 +135,12 @@ func (d *Desk) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, e
 		if pl.AckSuppressed {
 			d.Log.Warn("acknowledgement suppressed: per-sender limit reached", "ticket", pl.Ticket.Number, "limit", cfg.Server.AutoreplyLimitPerHour)
 		}
+		if pl.Outsider != "" {
+			d.Log.Warn("mail from outside the ticket: kept for the agents only", "ticket", pl.Ticket.Number, "from", pl.Outsider)
+		}
+		if pl.Quiet > 0 {
+			d.Log.Warn("notifications held back by the loop limits", "ticket", pl.Ticket.Number, "held", pl.Quiet, "automatic", m.Auto)
+		}
 		if pl.Unverified != "" {
 			d.Log.Warn("unverified agent path", "ticket", pl.Ticket.Number, "from", m.From(), "why", pl.Unverified)
 		}

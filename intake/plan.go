@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ticketd/ticketd"
 	"github.com/ticketd/ticketd/config"
@@ -25,6 +26,8 @@ type Plan struct {
 	Message *ticketd.Message
 	// Tags are tag changes, in the order the agent wrote them.
 	Tags []TagChange
+	// Accept names senders from outside the ticket an agent accepted.
+	Accept []string
 	// Events are the history entries, in order.
 	Events []*ticketd.Event
 	// Outgoing are the mails it causes. A MessageRef of RefThisMessage
@@ -35,7 +38,21 @@ type Plan struct {
 	// not taken as the agent's. Both are for the log.
 	AckSuppressed bool
 	Unverified    string
+	// Outsider is the sender of a mail through the ticket's token who
+	// takes no part in it; Quiet counts the notifications to agents held
+	// back by the loop limits. Both for the log.
+	Outsider string
+	Quiet    int
 }
+
+// Limits that keep a loop through agents' mailboxes from growing: an
+// automatic mail notifies agents only when the ticket got none in the
+// last automaticQuiet, and no agent hears of one ticket more than
+// maxNotificationsPerHour times an hour.
+const (
+	automaticQuiet          = 24 * time.Hour
+	maxNotificationsPerHour = 20
+)
 
 // TagChange adds or removes one tag.
 type TagChange struct {
@@ -67,11 +84,18 @@ func plan(m *Mail, tg target, f *Facts) *Plan {
 		}
 	case isAgent && !strings.EqualFold(from, tk.RequesterAddr):
 		p.unverified(fmt.Sprintf("agent %s wrote without an agent reply address", from))
+	case byToken(f.How) && !f.Addresses.Takes(from):
+		p.outsider()
 	default:
 		p.customerReply()
 	}
 	return p.out
 }
+
+// byToken tells whether a threading rule found the ticket by its token
+// alone (recipient address or Message-ID), which anyone who saw one of its
+// mails may use: such a mail is the ticket's only when its sender took part.
+func byToken(how string) bool { return how == "recipient token" || how == "message-id" }
 
 // isDuplicate recognises a mail stored before (a retry after a lost 250,
 // an IMAP re-scan) by Message-ID and content hash.
@@ -101,6 +125,7 @@ type planner struct {
 	out    *Plan
 	thread ticketd.Thread // the conversation, this mail included once stored
 	ids    int            // idParts used
+	told   map[string]int // notifications planned, per agent
 }
 
 func (p *planner) lang() string { return p.mb.Lang(p.m.Cfg) }
@@ -159,8 +184,20 @@ func (p *planner) status(next ticketd.Status, actor string) {
 	p.out.Events = append(p.out.Events, &ev)
 }
 
-// send adds one outgoing mail about the ticket.
+// send adds one outgoing mail about the ticket. Mails to agents stop at
+// maxNotificationsPerHour per agent and ticket.
 func (p *planner) send(kind ticketd.OutboxKind, rcpt string, msgRef int64, params ticketd.Params) {
+	if !kind.ToCustomer() {
+		if p.told == nil {
+			p.told = map[string]int{}
+		}
+		key := strings.ToLower(rcpt)
+		if p.f.NotifiedLastHour[key]+p.told[key] >= maxNotificationsPerHour {
+			p.out.Quiet++
+			return
+		}
+		p.told[key]++
+	}
 	if params.Lang == "" {
 		params.Lang = p.lang()
 	}
@@ -170,9 +207,20 @@ func (p *planner) send(kind ticketd.OutboxKind, rcpt string, msgRef int64, param
 	p.out.Outgoing = append(p.out.Outgoing, ticketd.NewOutgoing(p.tk.Number, kind, rcpt, msgRef, id, params, p.m.Now))
 }
 
+// quietAutomatic tells whether an automatic mail should reach no agent:
+// the ticket heard from a robot lately, and telling agents again is how a
+// loop through their own auto-responders keeps going.
+func (p *planner) quietAutomatic() bool {
+	return p.m.Auto && p.f.RecentAutomatic > 0
+}
+
 // notifyAgents tells the assignee, or every agent of the mailbox when there
 // is none, except the one who caused it.
 func (p *planner) notifyAgents(kind ticketd.OutboxKind, except string) {
+	if p.quietAutomatic() {
+		p.out.Quiet += len(p.tk.AgentRecipients(p.mb.Agents, except))
+		return
+	}
 	params := p.thread.Reply(p.m.P.MessageID)
 	for _, rcpt := range p.tk.AgentRecipients(p.mb.Agents, except) {
 		p.send(kind, rcpt, RefThisMessage, params)
@@ -274,6 +322,21 @@ func (p *planner) customerReply() {
 	p.notifyAgents(kind, "")
 }
 
+// outsider keeps a mail that came through the ticket's token from someone
+// who takes no part in it (a leaked address, a forward): agents see it,
+// the customer never does, it changes no status and runs no "solved" rule,
+// until an agent accepts its sender with #aceptar.
+func (p *planner) outsider() {
+	p.existing()
+	p.out.Save = false
+	from := p.m.From()
+	p.message(ticketd.AuthorCustomer, true, false)
+	p.out.Message.Outsider = true
+	p.event(ticketd.EventMessageIn, actorOf(from), joinDetail(p.autoDetail(), "from outside the ticket; not shown to the customer"))
+	p.out.Outsider = from
+	p.notifyAgents(ticketd.KindAgentOutsider, "")
+}
+
 // unverified keeps a mail that came through an agent path without proof:
 // it is shown to agents, and nothing is relayed.
 func (p *planner) unverified(why string) {
@@ -329,6 +392,9 @@ func (p *planner) agentMail(note bool) {
 		p.runCommands(cmds)
 		return
 	}
+	// Command lines anywhere else (below a quote, say) are never run, and
+	// never reach the customer either.
+	p.cut = stripCommandLines(p.cut)
 	p.message(ticketd.AuthorAgent, false, false)
 	if p.tk.Assignee == "" && !cmds.has("assign", "take", "release") {
 		p.tk.Assignee = agent

@@ -131,6 +131,7 @@ func runPlan(t *testing.T, c planCase) *Plan {
 		f.Thread = ticketd.Thread{Root: "first@cliente.example", Last: "latest@cliente.example"}
 		f.RootParticipants = []string{"soporte@example.com", "jefe@cliente.example", "ana@example.com"}
 		f.LastCustomerMessage = 7
+		f.Addresses = ticketd.Addresses{Participants: []string{"carla@cliente.example", "soporte@example.com", "jefe@cliente.example", "ana@example.com"}}
 	}
 	if c.facts != nil {
 		c.facts(f, m)
@@ -311,6 +312,55 @@ func TestPlan(t *testing.T) {
 					t.Error("suppression not reported for the log")
 				}
 			}},
+		{name: "a stranger writing through a leaked token is kept apart", status: ticketd.StatusPendiente, form: "customer",
+			from: "Mallory <mallory@evil.example>", body: "Resuelto", wantStatus: ticketd.StatusPendiente,
+			events: []ticketd.EventType{"message_in"}, outs: []string{"agent_outsider ana@example.com", "agent_outsider luis@example.com"},
+			author: ticketd.AuthorCustomer, internal: true,
+			check: func(t *testing.T, p *Plan) {
+				if !p.Message.Outsider || p.Outsider != "mallory@evil.example" || !strings.Contains(p.Events[0].Detail, "outside the ticket") {
+					t.Errorf("outsider not recorded: %+v %q", p.Message, p.Events[0].Detail)
+				}
+				if !p.Ticket.ClosedAt.IsZero() || !p.Ticket.PendingSince.Equal(t0) {
+					t.Errorf("an outsider's \"resuelto\" changed the ticket: %+v", p.Ticket)
+				}
+			}},
+		{name: "a stranger quoting one of our Message-IDs is kept apart too", status: ticketd.StatusAbierto,
+			from: "Mallory <mallory@evil.example>", body: "Hola", facts: func(f *Facts, _ *Mail) { f.How = "message-id" },
+			wantStatus: ticketd.StatusAbierto, events: []ticketd.EventType{"message_in"},
+			outs:   []string{"agent_outsider ana@example.com", "agent_outsider luis@example.com"},
+			author: ticketd.AuthorCustomer, internal: true},
+		{name: "#aceptar takes the latest outsider into the conversation", status: ticketd.StatusAbierto, form: "agent", from: ana,
+			body: "#aceptar", facts: func(f *Facts, _ *Mail) {
+				f.Addresses.Outsiders = []string{"old@x.example", "mallory@evil.example"}
+			}, wantStatus: ticketd.StatusAbierto, events: []ticketd.EventType{"accepted"}, author: ticketd.AuthorAgent, internal: true, save: true,
+			check: func(t *testing.T, p *Plan) {
+				if !slices.Equal(p.Accept, []string{"mallory@evil.example"}) || p.Events[0].Detail != "mallory@evil.example" {
+					t.Errorf("accept %v / %q", p.Accept, p.Events[0].Detail)
+				}
+			}},
+		{name: "#accept with no outsider is a bad command", status: ticketd.StatusAbierto, form: "agent", from: ana, body: "#accept x@y.example",
+			wantStatus: ticketd.StatusAbierto, events: []ticketd.EventType{"message_in"}, outs: []string{"command_error ana@example.com"},
+			author: ticketd.AuthorAgent, internal: true},
+		{name: "a second automatic mail within a day tells no agent", status: ticketd.StatusPendiente, form: "customer", from: carla,
+			headers: "Auto-Submitted: auto-replied\r\n", body: "Estoy fuera.", facts: func(f *Facts, _ *Mail) { f.RecentAutomatic = 1 },
+			wantStatus: ticketd.StatusPendiente, events: []ticketd.EventType{"message_in"}, author: ticketd.AuthorCustomer, save: true,
+			check: func(t *testing.T, p *Plan) {
+				if p.Quiet != 2 {
+					t.Errorf("quiet %d, want 2 held-back notifications", p.Quiet)
+				}
+			}},
+		{name: "an agent's auto-responder on the customer address tells no agent twice", status: ticketd.StatusAbierto, form: "customer",
+			from: ana, headers: "Auto-Submitted: auto-replied\r\n", body: "Vacaciones", facts: func(f *Facts, _ *Mail) { f.RecentAutomatic = 3 },
+			wantStatus: ticketd.StatusAbierto, events: []ticketd.EventType{"message_in"}, author: ticketd.AuthorAgent, internal: true, unverified: true, save: true},
+		{name: "notifications stop at the hourly cap per agent", status: ticketd.StatusAbierto, assign: "", form: "customer", from: carla, body: "¿Y bien?",
+			facts: func(f *Facts, _ *Mail) {
+				f.NotifiedLastHour = map[string]int{"ana@example.com": maxNotificationsPerHour, "luis@example.com": maxNotificationsPerHour - 1}
+			}, wantStatus: ticketd.StatusAbierto, events: []ticketd.EventType{"message_in"}, outs: []string{"agent_reply luis@example.com"},
+			author: ticketd.AuthorCustomer, save: true},
+		{name: "command lines below the quote never reach the customer", status: ticketd.StatusAbierto, form: "agent", from: ana,
+			body: "Hola Carla, ya está.\n\n> no puedo entrar\n\n#cerrar\n#1234 es otro caso", wantStatus: ticketd.StatusPendiente, wantAssign: "ana@example.com",
+			events: []ticketd.EventType{"assigned", "status", "message_out"}, outs: []string{"relay carla@cliente.example"},
+			author: ticketd.AuthorAgent, newText: "Hola Carla, ya está.\n\n> no puedo entrar\n\n#1234 es otro caso", save: true},
 		{name: "a retry of a stored mail is a duplicate", status: ticketd.StatusAbierto, form: "customer", from: carla, body: "Hola",
 			facts: func(f *Facts, m *Mail) {
 				f.Copies = []Copy{{Ticket: 42, Mailbox: "soporte@example.com", SHA256: m.SHA256}}

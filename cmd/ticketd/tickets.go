@@ -180,6 +180,7 @@ type messageJSON struct {
 	Internal    bool             `json:"internal"`
 	Automatic   bool             `json:"automatic"`
 	Unverified  bool             `json:"unverified"`
+	Outsider    bool             `json:"outsider"`
 	ParseError  string           `json:"parse_error,omitempty"`
 	CreatedAt   time.Time        `json:"created_at"`
 	Attachments []attachmentJSON `json:"attachments"`
@@ -221,7 +222,7 @@ func loadTicketJSON(tx ticketd.Tx, tk *ticketd.Ticket, full bool) (ticketJSON, e
 		mj := messageJSON{
 			ID: m.ID, Author: string(m.Author), From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
 			Text: m.NewText, FullText: m.Text, CutFlagged: m.CutFlagged, Internal: m.Internal, Automatic: m.Automatic,
-			Unverified: m.Unverified, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
+			Unverified: m.Unverified, Outsider: m.Outsider, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
 		}
 		for _, a := range m.Attachments {
 			mj.Attachments = append(mj.Attachments, attachmentJSON{ID: a.ID, Name: a.Filename, Size: a.Size, ContentType: a.ContentType})
@@ -268,6 +269,9 @@ func printTicket(w io.Writer, t ticketJSON) {
 		}
 		if m.Unverified {
 			kind += ", unverified"
+		}
+		if m.Outsider {
+			kind += ", from outside the ticket"
 		}
 		fmt.Fprintf(w, "\n--- %s  %s (%s)\n", m.CreatedAt.Format("2006-01-02 15:04"), m.From, kind)
 		text := m.Text

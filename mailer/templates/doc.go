@@ -53,7 +53,7 @@
 // Customer mails (Ack, Relay, Reminder, Closed, SolvedThanks) greet the
 // customer by name and sign with MailboxName, except Relay, which is the
 // agent's text as written plus a short footer. Agent mails (AgentNew,
-// AgentReply, AgentReopened, AgentUnverified, CommandError, Note, Assigned,
+// AgentReply, AgentReopened, AgentUnverified, AgentOutsider, CommandError, Note, Assigned,
 // DeliveryFailed) are short and factual; they show the command names in both
 // Spanish and English, as agents may type either. Every subject starts with
 // "[#N]". Customer mails use the polite form (usted, vous, você, Lei).

@@ -26,6 +26,7 @@ const (
 	AgentReply      Kind = "agent_reply"      // agents: the customer replied
 	AgentReopened   Kind = "agent_reopened"   // agents: the customer replied to a closed ticket
 	AgentUnverified Kind = "agent_unverified" // agents: a mail we could not verify as an agent's, not sent
+	AgentOutsider   Kind = "agent_outsider"   // agents: a mail through the ticket's token from outside it
 	Relay           Kind = "relay"            // customer: an agent's answer
 	Reminder        Kind = "reminder"         // customer: we are waiting for your answer
 	Closed          Kind = "closed"           // customer: closed for lack of an answer
@@ -38,7 +39,7 @@ const (
 
 // Kinds lists every Kind; New checks that each exists in every language.
 var Kinds = []Kind{
-	Ack, AgentNew, AgentReply, AgentReopened, AgentUnverified, Relay, Reminder,
+	Ack, AgentNew, AgentReply, AgentReopened, AgentUnverified, AgentOutsider, Relay, Reminder,
 	Closed, SolvedThanks, CommandError, Note, Assigned, DeliveryFailed,
 }
 
@@ -70,7 +71,7 @@ type Data struct {
 	NoteAddress                   string // where agents send internal notes
 	BadLine, Reason               string // CommandError; Reason also for DeliveryFailed
 	Recipient                     string // DeliveryFailed
-	From                          string // AgentUnverified: who really sent it
+	From                          string // AgentUnverified, AgentOutsider: who really sent it
 }
 
 // Mail is one rendered mail. Text and HTML are alternatives of the same body;

@@ -347,7 +347,7 @@ func TestSparseData(t *testing.T) {
 				d.BadLine, d.Reason = "#x", "unknown command"
 			case DeliveryFailed:
 				d.Recipient, d.Reason = "a@example.com", "550 no such user"
-			case AgentUnverified:
+			case AgentUnverified, AgentOutsider:
 				d.From = "b@example.com"
 			case Note:
 				d.AgentName = "Ana"

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/ticketd/ticketd"
 )
@@ -40,10 +42,10 @@ func (t *Tx) Raw(id int64) (*ticketd.Raw, error) {
 // InsertMessage stores a message and its attachments' metadata.
 func (t *Tx) InsertMessage(m *ticketd.Message) error {
 	id, err := t.insert("insert message",
-		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, participants, parse_error, created_at)
-		 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at)
+		 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.Ticket, nullID(m.RawID), m.Author, m.FromAddr, m.FromName, m.MessageID, m.Subject, textUnlessSame(m.Text, m.NewText), m.NewText,
-		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, strings.Join(m.Participants, "\n"), m.ParseError, ms(m.CreatedAt))
+		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, m.Outsider, strings.Join(m.Participants, "\n"), m.ParseError, ms(m.CreatedAt))
 	if err != nil {
 		return err
 	}
@@ -78,14 +80,14 @@ func nullID(id int64) any {
 }
 
 const messageCols = `id, ticket, COALESCE(raw_id,0), author, from_addr, from_name, message_id, subject, COALESCE(text, new_text), new_text,
-	cut_flagged, internal, automatic, unverified, participants, parse_error, created_at`
+	cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at`
 
 func scanMessage(row scanner) (*ticketd.Message, error) {
 	m := &ticketd.Message{}
 	var parts string
 	var at int64
 	err := row.Scan(&m.ID, &m.Ticket, &m.RawID, &m.Author, &m.FromAddr, &m.FromName, &m.MessageID, &m.Subject, &m.Text, &m.NewText,
-		&m.CutFlagged, &m.Internal, &m.Automatic, &m.Unverified, &parts, &m.ParseError, &at)
+		&m.CutFlagged, &m.Internal, &m.Automatic, &m.Unverified, &m.Outsider, &parts, &m.ParseError, &at)
 	if err != nil {
 		return nil, err
 	}
@@ -237,4 +239,80 @@ func (t *Tx) LastCustomerMessage(ticket int64) (int64, error) {
 		return 0, wrapErr("last customer message", err)
 	}
 	return id, nil
+}
+
+// TicketAddresses returns who took part in a ticket (its requester, and
+// the authors and To/Cc addresses of its messages that are not from
+// outside it) and, apart, the authors of its mails from outside it that no
+// agent accepted yet, the latest last. Addresses are in lower case.
+func (t *Tx) TicketAddresses(ticket int64) (ticketd.Addresses, error) {
+	var a ticketd.Addresses
+	var requester string
+	if err := t.queryRow(`SELECT requester_addr FROM tickets WHERE number = ?`, ticket).Scan(&requester); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return a, ticketd.ErrNotFound
+		}
+		return a, wrapErr("ticket addresses", err)
+	}
+	seen := map[string]bool{}
+	add := func(l *[]string, addr string) {
+		addr = strings.ToLower(strings.TrimSpace(addr))
+		if addr != "" && !seen[addr] {
+			seen[addr] = true
+			*l = append(*l, addr)
+		}
+	}
+	add(&a.Participants, requester)
+	rows, err := t.query(`SELECT from_addr, participants, outsider FROM messages WHERE ticket = ? ORDER BY id`, ticket)
+	if err != nil {
+		return a, wrapErr("ticket addresses", err)
+	}
+	defer rows.Close()
+	var outsiders []string
+	for rows.Next() {
+		var from, parts string
+		var outsider bool
+		if err := rows.Scan(&from, &parts, &outsider); err != nil {
+			return a, wrapErr("ticket addresses", err)
+		}
+		if outsider {
+			outsiders = append(outsiders, strings.ToLower(from))
+			continue
+		}
+		add(&a.Participants, from)
+		for _, p := range strings.Split(parts, "\n") {
+			add(&a.Participants, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return a, wrapErr("ticket addresses", err)
+	}
+	// An outsider who is a participant by now (accepted, or written to
+	// since) is no longer one.
+	for _, o := range outsiders {
+		if o != "" && !seen[o] {
+			a.Outsiders = append(slices.DeleteFunc(a.Outsiders, func(x string) bool { return x == o }), o)
+		}
+	}
+	return a, nil
+}
+
+// AcceptOutsider makes the mails from addr on a ticket part of its public
+// conversation, and reports how many there were.
+func (t *Tx) AcceptOutsider(ticket int64, addr string) (int, error) {
+	res, err := t.exec("accept outsider", `UPDATE messages SET outsider = 0, internal = 0 WHERE ticket = ? AND outsider = 1 AND lower(from_addr) = lower(?)`, ticket, addr)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// RecentAutomatic counts a ticket's automatic mails stored since a moment.
+func (t *Tx) RecentAutomatic(ticket int64, since time.Time) (int, error) {
+	var n int
+	if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE ticket = ? AND automatic = 1 AND created_at >= ?`, ticket, ms(since)).Scan(&n); err != nil {
+		return 0, wrapErr("recent automatic", err)
+	}
+	return n, nil
 }

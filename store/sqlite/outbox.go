@@ -130,3 +130,26 @@ func (t *Tx) Claim(id int64, now, until time.Time) (bool, error) {
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// NotificationCounts counts, per recipient, the mails to agents queued
+// about a ticket since a moment.
+func (t *Tx) NotificationCounts(ticket int64, since time.Time) (map[string]int, error) {
+	rows, err := t.query(`SELECT rcpt, kind, COUNT(*) FROM outbox WHERE ticket = ? AND created_at >= ? GROUP BY rcpt, kind`, ticket, ms(since))
+	if err != nil {
+		return nil, wrapErr("notification counts", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var rcpt string
+		var kind ticketd.OutboxKind
+		var n int
+		if err := rows.Scan(&rcpt, &kind, &n); err != nil {
+			return nil, wrapErr("notification counts", err)
+		}
+		if !kind.ToCustomer() {
+			out[strings.ToLower(rcpt)] += n
+		}
+	}
+	return out, rows.Err()
+}

@@ -36,6 +36,8 @@ func Run(t *testing.T, open Opener) {
 		{"MessagesByMessageID", testMessagesByMessageID},
 		{"ThreadAndParticipants", testThreadAndParticipants},
 		{"EventsInOrder", testEventsInOrder},
+		{"AddressesAndOutsiders", testAddressesAndOutsiders},
+		{"LoopCounters", testLoopCounters},
 		{"OutboxLifecycle", testOutboxLifecycle},
 		{"ClaimIsExclusive", testClaimIsExclusive},
 		{"CountAcks", testCountAcks},
@@ -654,4 +656,103 @@ func testCommittedSurvivesReopen(t *testing.T, open Opener) {
 	update(t, s, func(tx ticketd.Tx) error { _, err := NewTicket(tx, "durable", "c@x.example"); return err })
 	s2 := reopen()
 	view(t, s2, func(tx ticketd.Tx) error { _, err := tx.TicketByToken("durable"); return err })
+}
+
+func testAddressesAndOutsiders(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "addrs", "Carla@Cliente.example")
+		if err != nil {
+			return err
+		}
+		number = tk.Number
+		for i, m := range []*ticketd.Message{
+			{Author: ticketd.AuthorCustomer, FromAddr: "carla@cliente.example", Participants: []string{"soporte@example.com", "Jefe@cliente.example"}},
+			{Author: ticketd.AuthorCustomer, FromAddr: "mallory@evil.example", Internal: true, Outsider: true},
+			{Author: ticketd.AuthorCustomer, FromAddr: "eve@evil.example", Internal: true, Outsider: true},
+			{Author: ticketd.AuthorCustomer, FromAddr: "mallory@evil.example", Internal: true, Outsider: true},
+		} {
+			m.Ticket, m.CreatedAt = tk.Number, t0.Add(time.Duration(i)*time.Minute)
+			if err := tx.InsertMessage(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		a, err := tx.TicketAddresses(number)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(a.Participants, []string{"carla@cliente.example", "soporte@example.com", "jefe@cliente.example"}) ||
+			!slices.Equal(a.Outsiders, []string{"eve@evil.example", "mallory@evil.example"}) {
+			t.Errorf("addresses %+v", a)
+		}
+		if !a.Takes("JEFE@cliente.example") || a.Takes("mallory@evil.example") {
+			t.Errorf("Takes is wrong for %+v", a)
+		}
+		return nil
+	})
+	var n int
+	update(t, s, func(tx ticketd.Tx) (err error) { n, err = tx.AcceptOutsider(number, "Mallory@evil.example"); return })
+	if n != 2 {
+		t.Fatalf("accepted %d mails, want 2", n)
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		a, err := tx.TicketAddresses(number)
+		if err != nil {
+			return err
+		}
+		if !a.Takes("mallory@evil.example") || !slices.Equal(a.Outsiders, []string{"eve@evil.example"}) {
+			t.Errorf("after accepting: %+v", a)
+		}
+		ms, err := tx.Messages(number)
+		if err != nil {
+			return err
+		}
+		if ms[1].Internal || ms[1].Outsider || !ms[2].Outsider || !ms[2].Internal {
+			t.Errorf("accepted mail still apart, or the other one not: %+v %+v", ms[1], ms[2])
+		}
+		return nil
+	})
+}
+
+func testLoopCounters(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "loops", "c@x.example")
+		if err != nil {
+			return err
+		}
+		other, err := NewTicket(tx, "loops2", "d@x.example")
+		if err != nil {
+			return err
+		}
+		number = tk.Number
+		for i, auto := range []bool{true, false, true} {
+			if err := tx.InsertMessage(&ticketd.Message{Ticket: tk.Number, Author: ticketd.AuthorCustomer, Automatic: auto, CreatedAt: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return tx.Enqueue(
+			ticketd.NewOutgoing(tk.Number, ticketd.KindAgentReply, "ana@example.com", 0, "1@x", ticketd.Params{}, t0),
+			ticketd.NewOutgoing(tk.Number, ticketd.KindAgentReply, "Ana@example.com", 0, "2@x", ticketd.Params{}, t0.Add(2*time.Hour)),
+			ticketd.NewOutgoing(tk.Number, ticketd.KindNote, "ana@example.com", 0, "3@x", ticketd.Params{}, t0.Add(2*time.Hour)),
+			ticketd.NewOutgoing(tk.Number, ticketd.KindRelay, "c@x.example", 0, "4@x", ticketd.Params{}, t0.Add(2*time.Hour)),
+			ticketd.NewOutgoing(other.Number, ticketd.KindAgentReply, "ana@example.com", 0, "5@x", ticketd.Params{}, t0.Add(2*time.Hour)),
+		)
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		n, err := tx.RecentAutomatic(number, t0.Add(90*time.Minute))
+		if err != nil || n != 1 {
+			t.Errorf("recent automatic %d %v, want 1", n, err)
+		}
+		c, err := tx.NotificationCounts(number, t0.Add(time.Hour))
+		if err != nil || len(c) != 1 || c["ana@example.com"] != 2 {
+			t.Errorf("notification counts %v %v, want ana: 2 (relays to the customer and other tickets not counted)", c, err)
+		}
+		return nil
+	})
 }
