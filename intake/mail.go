@@ -67,7 +67,9 @@ func prepare(cfg *config.Config, key []byte, env Envelope, raw []byte, p *messag
 		NewToken: threading.NewToken(),
 	}
 	m.Auto, m.AutoReason = threading.IsAutomatic(env.From, p.Header, cfg.MailboxAddresses())
-	m.Commands = parseCommands(m.Cut.New)
+	if strings.Contains(m.Cut.New, "#") {
+		m.Commands = parseCommands(m.Cut.New)
+	}
 	from := m.From()
 	for i := range targets {
 		tg := &targets[i]
