@@ -62,13 +62,21 @@ func TestOwnMailsAutomaticVerdict(t *testing.T) {
 			t.Errorf("%s: no expected rule in ownAutomatic", name)
 			continue
 		}
-		p := parseOwn(t, f)
-		if auto, _ := threading.IsAutomatic(returnPath(p), p.Header, ours); !auto {
-			t.Errorf("%s: not automatic as delivered (envelope %q)", name, returnPath(p))
-		}
-		auto, reason := threading.IsAutomatic("relay@forwarder.example", withoutReturnPath(p.Header), ours)
-		if !auto || !strings.HasPrefix(reason, want) {
-			t.Errorf("%s: from its header alone automatic = %v (%q), want true (%q)", name, auto, reason, want)
+		raw := readOwn(t, f)
+		// Saved by Unix tools or old Macs, the same mail has LF or bare
+		// CR line endings; it is still machine mail.
+		for _, nl := range []string{"\r\n", "\n", "\r"} {
+			p, err := message.Parse([]byte(strings.ReplaceAll(raw, "\r\n", nl)))
+			if err != nil {
+				t.Fatalf("%s (%q): %v", name, nl, err)
+			}
+			if auto, _ := threading.IsAutomatic(returnPath(p), p.Header, ours); !auto {
+				t.Errorf("%s (%q): not automatic as delivered (envelope %q)", name, nl, returnPath(p))
+			}
+			auto, reason := threading.IsAutomatic("relay@forwarder.example", withoutReturnPath(p.Header), ours)
+			if !auto || !strings.HasPrefix(reason, want) {
+				t.Errorf("%s (%q): from its header alone automatic = %v (%q), want true (%q)", name, nl, auto, reason, want)
+			}
 		}
 	}
 	for name := range ownAutomatic {
@@ -86,27 +94,29 @@ func TestOwnMailsAutomaticVerdict(t *testing.T) {
 		t.Fatalf("only %d human and %d MIME mails in testdata", len(human), len(mimeMails))
 	}
 	for _, f := range append(human, mimeMails...) {
-		p := parseOwn(t, f)
+		p, err := message.Parse([]byte(readOwn(t, f)))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 		if auto, reason := threading.IsAutomatic(returnPath(p), p.Header, ours); auto {
 			t.Errorf("%s: a person's mail taken for automatic (%s)", f, reason)
 		}
 	}
 }
 
-func parseOwn(t *testing.T, file string) *message.Parsed {
+// readOwn reads a mail of testdata, which must be CRLF throughout as mail
+// is on the wire.
+func readOwn(t *testing.T, file string) string {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(raw), "\r\n") || strings.Count(string(raw), "\n") != strings.Count(string(raw), "\r\n") {
+	s := string(raw)
+	if !strings.Contains(s, "\r\n") || strings.Count(s, "\n") != strings.Count(s, "\r\n") {
 		t.Errorf("%s: not CRLF throughout, as mail is on the wire", file)
 	}
-	p, err := message.Parse(raw)
-	if err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	return p
+	return s
 }
 
 // returnPath is the envelope sender the delivering server recorded, or an

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ticketd/ticketd/message"
 )
@@ -199,6 +200,38 @@ func TestParseOwnMIME(t *testing.T) {
 	for name := range ownParseKnown {
 		if !seen[name] {
 			t.Errorf("ownParseKnown names %s, which is not in testdata/mime", name)
+		}
+	}
+}
+
+// TestOwnMailsParseWhole: every mail of testdata parses into valid UTF-8
+// text with its sender, and no attachment lacks a name or a type (as
+// TestCorpusParses asks of the public corpus).
+func TestOwnMailsParseWhole(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.eml"))
+	if len(files) < 40 {
+		t.Fatalf("only %d mails in testdata", len(files))
+	}
+	for _, f := range files {
+		p, err := message.Parse([]byte(readOwn(t, f)))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if p.From.Addr == "" || !strings.Contains(p.From.Addr, "@") {
+			t.Errorf("%s: sender lost: %+v", f, p.From)
+		}
+		// qmail-send writes its bounces without a Message-ID.
+		if p.MessageID == "" && !strings.Contains(f, "qmail") {
+			t.Errorf("%s: Message-ID lost", f)
+		}
+		if !utf8.ValidString(p.Text) || strings.TrimSpace(p.Text) == "" {
+			t.Errorf("%s: text empty or not valid UTF-8: %q", f, p.Text)
+		}
+		for _, a := range p.Attachments {
+			if a.Filename == "" || a.ContentType == "" {
+				t.Errorf("%s: attachment without name or type: %q %q", f, a.Filename, a.ContentType)
+			}
 		}
 	}
 }
