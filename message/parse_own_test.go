@@ -26,6 +26,7 @@ var ownMIME = map[string]struct {
 	text                        string
 	contains, absent            []string
 	attachments                 []ownAttachment
+	problem                     string // what Parse must note in Problems
 }{
 	"latin1-qp.eml": {
 		fromName: "José María Núñez", fromAddr: "jmnunez@cliente.example", subject: "Error en la factura de otoño",
@@ -109,6 +110,25 @@ var ownMIME = map[string]struct {
 		text:        "El importe de la confirmación no coincide con el de la web (119,00 €).",
 		attachments: []ownAttachment{{"Pedido 7781 confirmado.eml", "message/rfc822", 333}},
 	},
+	// Outlook's winmail.dat: agents get the files inside, with the long
+	// Unicode name, an 8-bit name in the stream's code page, and bytes
+	// kept only in the MAPI properties.
+	"outlook-winmail-dat.eml": {
+		fromName: "Peter Hall", fromAddr: "peter.hall@northwind.example", subject: "Minutes and photos",
+		text: "Please find the minutes and the photos attached.\n\nPeter",
+		attachments: []ownAttachment{
+			{"Acta de la reunión de noviembre.pdf", "application/pdf", 592},
+			{"Plano señal.png", "image/png", 272},
+			{"Foto daño caja.jpg", "image/jpeg", 313},
+		},
+	},
+	// A container cut short stays as it came, and the problem is noted.
+	"outlook-winmail-dat-broken.eml": {
+		fromName: "Peter Hall", fromAddr: "peter.hall@northwind.example", subject: "Minutes (cut short)",
+		text:        "Please find the minutes and the photos attached.\n\nPeter",
+		attachments: []ownAttachment{{"winmail.dat", "application/ms-tnef", 200}},
+		problem:     "winmail.dat: TNEF",
+	},
 	// Only HTML: the words, not the markup, the style sheet or entities.
 	"html-only.eml": {
 		fromName: "Carla Ruiz", fromAddr: "carla@cliente.example", subject: "Error al descargar la factura",
@@ -130,7 +150,7 @@ var ownParseKnown = map[string]string{
 
 // TestParseOwnMIME reads mails of the shapes real clients send (charsets,
 // transfer encodings, RFC 2047 and RFC 2231 names, nested multiparts, an
-// attached message, HTML only) and checks what an agent would see: the
+// attached message, Outlook's winmail.dat, HTML only) and checks what an agent would see: the
 // sender, the subject, the text, and each attachment's name, type and size.
 func TestParseOwnMIME(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "mime", "*.eml"))
@@ -183,6 +203,9 @@ func TestParseOwnMIME(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want.attachments) {
 			diff("attachments = %v, want %v", got, want.attachments)
+		}
+		if want.problem != "" && !strings.Contains(strings.Join(p.Problems, "\n"), want.problem) {
+			diff("Problems = %q, want one with %q", p.Problems, want.problem)
 		}
 		why, known := ownParseKnown[name]
 		switch {
