@@ -129,6 +129,25 @@ var ownMIME = map[string]struct {
 		attachments: []ownAttachment{{"winmail.dat", "application/ms-tnef", 200}},
 		problem:     "winmail.dat: TNEF",
 	},
+	// Broken mail is shown, never dropped, and what went wrong is noted.
+	// A gateway rewrote the boundary in the header only: the body is shown
+	// as it came.
+	"broken-boundary.eml": {
+		fromName: "Diego Sanz", fromAddr: "diego@cliente.example", subject: "No llega el correo de confirmación",
+		text:    "--=_original_boundary_7f3a\nContent-Type: text/plain; charset=utf-8\n\nMe registré ayer y no me ha llegado el correo de confirmación.\n\nDiego\n--=_original_boundary_7f3a--",
+		problem: "body shown as received",
+	},
+	"unknown-charset.eml": {
+		fromName: "Rafael Souza", fromAddr: "rafael@empresa.example", subject: "Cobrança duplicada",
+		text:    "Fui cobrado duas vezes pela mesma fatura, em outubro e em novembro.\n\nRafael",
+		problem: "x-user-defined-9",
+	},
+	// A virus scanner appended a plain line to a base64 body.
+	"base64-with-garbage.eml": {
+		fromName: "Lena Fischer", fromAddr: "lena@mail.example", subject: "Rechnung fehlt",
+		text:    "Hallo, ich habe die Rechnung für Oktober nicht erhalten.\n\nLena",
+		problem: "Malformed Base64",
+	},
 	// Only HTML: the words, not the markup, the style sheet or entities.
 	"html-only.eml": {
 		fromName: "Carla Ruiz", fromAddr: "carla@cliente.example", subject: "Error al descargar la factura",
@@ -144,6 +163,8 @@ var ownParseKnown = map[string]string{
 	"mutt-latin1-rfc2231-name.eml": "an RFC 2231 name in ISO-8859-1 is dropped (Go's mime.ParseMediaType decodes only UTF-8 and US-ASCII), " +
 		"so the PDF is \"part-1\"; and mutt's body part (Content-Disposition: inline) is listed as attachment \"part-2\"",
 	"mutt-inline-body.eml": "mutt's body part (Content-Disposition: inline) is listed as attachment \"part-2\" besides being the text",
+	"base64-with-garbage.eml": "the scanner's line inside the base64 body decodes to control characters and U+FFFD " +
+		"appended to the text",
 	"windows-1252-text-attachment.eml": "a text attachment is converted to UTF-8: 66 bytes instead of the 59 the sender attached " +
 		"(a download is not the file that was sent)",
 }
