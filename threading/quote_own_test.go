@@ -108,3 +108,29 @@ func TestCutQuoteOwnReplies(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCutQuoteOwnReplies cuts every reply of testdata/replies once
+// per iteration: the cost of ordinary replies, as a clone can measure it.
+func BenchmarkCutQuoteOwnReplies(b *testing.B) {
+	files, err := filepath.Glob(filepath.Join("testdata", "replies", "*.txt"))
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no replies in testdata/replies: %v", err)
+	}
+	var texts []string
+	size := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts = append(texts, string(raw))
+		size += len(raw)
+	}
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, s := range texts {
+			CutQuote(s)
+		}
+	}
+}
