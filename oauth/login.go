@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -72,4 +73,14 @@ func describe(err error) error {
 		return errors.New(re.Response.Status)
 	}
 	return err
+}
+
+// LoginCommand is the command an admin runs to sign an account in again,
+// with the config file's absolute path; which is "--imap N" or
+// "--outbound".
+func LoginCommand(configPath, which string) string {
+	if abs, err := filepath.Abs(configPath); err == nil && configPath != "" {
+		configPath = abs
+	}
+	return "ticketd oauth2 login -config " + configPath + " " + which
 }

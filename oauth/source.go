@@ -53,7 +53,16 @@ type Source struct {
 	refresh  string // the newest refresh token known, in memory
 	seen     string // what the file held when last read or written
 	failing  string // the kind of failure last logged; "" when healthy
+	// refused is a refresh token the provider refused (invalid_grant),
+	// with when and why: until the file changes it is not offered again
+	// more than once a minute, however many logins wait for it.
+	refused   string
+	refusedAt time.Time
+	refusal   *Error
 }
+
+// retryRefused is how often a refused refresh token is offered again.
+const retryRefused = time.Minute
 
 // New returns a Source for cfg.
 func New(cfg config.OAuth2, opt Options) *Source {
@@ -142,13 +151,21 @@ func (s *Source) refreshLocked(ctx context.Context) error {
 		return err
 	}
 	start := s.opt.Now()
+	if rt == s.refused && start.Sub(s.refusedAt) < retryRefused {
+		s.failed(s.refusal)
+		return s.refusal
+	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.opt.HTTPClient)
 	tok, err := s.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {
-		err = s.refreshError(err)
-		s.failed(err)
-		return err
+		e := s.refreshError(err)
+		if e.NeedsLogin {
+			s.refused, s.refusedAt, s.refusal = rt, start, e
+		}
+		s.failed(e)
+		return e
 	}
+	s.refused, s.refusal = "", nil
 	if tok.AccessToken == "" {
 		err := &Error{Account: s.cfg.Account, Key: s.cfg.Key, Reason: "the token endpoint answered without an access token"}
 		s.failed(err)

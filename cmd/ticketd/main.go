@@ -167,7 +167,7 @@ func init() {
 
 func runCheckConfig(env *cmdEnv, args []string) int {
 	f := newFlags(env, "check-config")
-	connect := f.Bool("connect", false, "also log in to each [[imap]] server and open its folder")
+	connect := f.Bool("connect", false, "also log in to each [[imap]] server and open its folder, and to an XOAUTH2 smarthost")
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -177,8 +177,11 @@ func runCheckConfig(env *cmdEnv, args []string) int {
 		return exitConfig
 	}
 	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())
-	if *connect && !checkIMAP(context.Background(), env.stdout, cfg) {
-		return exitFailure
+	if *connect {
+		imapOK := checkIMAP(context.Background(), env.stdout, cfg)
+		if !checkOutbound(context.Background(), env.stdout, cfg) || !imapOK {
+			return exitFailure
+		}
 	}
 	return exitOK
 }
