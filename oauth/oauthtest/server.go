@@ -45,6 +45,7 @@ type Server struct {
 	refresh map[string]string // refresh token -> user
 	access  map[string]grant
 	devices map[string]*device // device code -> state
+	issued  []string
 	stats   Stats
 }
 
@@ -110,7 +111,16 @@ func (s *Server) Grant(user string) string {
 	defer s.mu.Unlock()
 	rt := "rt-" + randomString()
 	s.refresh[rt] = user
+	s.issued = append(s.issued, rt)
 	return rt
+}
+
+// Issued lists every refresh and access token the server ever gave out,
+// for tests that check none of them was logged.
+func (s *Server) Issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
 }
 
 // Revoke ends every refresh and access token of user (an admin revoking
@@ -217,6 +227,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 func (s *Server) issue(w http.ResponseWriter, user, rt string) {
 	at := "at-" + randomString()
 	s.access[at] = grant{user: user, expiry: s.now().Add(s.ttl)}
+	s.issued = append(s.issued, at, rt)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": at, "token_type": "Bearer", "expires_in": int(s.ttl / time.Second),
 		"refresh_token": rt, "scope": "mail",
