@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,88 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/oauth/oauthtest"
 )
-
-// xoauth2Host is a go-smtp smarthost that offers only AUTH XOAUTH2, takes
-// only live access tokens of the test's authorization server, and refuses
-// MAIL before a login.
-type xoauth2Host struct {
-	addr string
-	mu   sync.Mutex
-	got  []hostMail
-}
-
-type hostMail struct {
-	user, from string
-	rcpts      []string
-	data       []byte
-}
-
-func startXOAUTH2Host(t *testing.T, srv *oauthtest.Server) *xoauth2Host {
-	t.Helper()
-	h := &xoauth2Host{}
-	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &xoauth2Session{h: h, srv: srv}, nil }))
-	s.Domain = "smtp.provider.test"
-	s.AllowInsecureAuth = true // loopback without TLS; the provider would use STARTTLS
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.addr = l.Addr().String()
-	go s.Serve(l)
-	t.Cleanup(func() { s.Close() })
-	return h
-}
-
-func (h *xoauth2Host) take() []hostMail {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := h.got
-	h.got = nil
-	return out
-}
-
-type xoauth2Session struct {
-	h     *xoauth2Host
-	srv   *oauthtest.Server
-	user  string
-	m     hostMail
-	authd bool
-}
-
-func (s *xoauth2Session) AuthMechanisms() []string { return []string{"XOAUTH2"} }
-func (s *xoauth2Session) Auth(mech string) (sasl.Server, error) {
-	return s.srv.SASLServer(func(user string) { s.user, s.authd = user, true }), nil
-}
-func (s *xoauth2Session) Mail(from string, _ *smtp.MailOptions) error {
-	if !s.authd {
-		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
-	}
-	s.m = hostMail{user: s.user, from: from}
-	return nil
-}
-func (s *xoauth2Session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.m.rcpts = append(s.m.rcpts, to)
-	return nil
-}
-func (s *xoauth2Session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.m.data = b
-	s.h.mu.Lock()
-	s.h.got = append(s.h.got, s.m)
-	s.h.mu.Unlock()
-	return nil
-}
-func (s *xoauth2Session) Reset()        { s.m = hostMail{} }
-func (s *xoauth2Session) Logout() error { return nil }
 
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -119,7 +38,7 @@ func (l *lockedBuffer) String() string {
 func TestOutboundThroughXOAUTH2(t *testing.T) {
 	var now func() time.Time
 	srv := oauthtest.Start(t, func() time.Time { return now() })
-	host := startXOAUTH2Host(t, srv)
+	host := oauthtest.StartSmarthost(t, srv)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "smtp.token")
 	granted := srv.Grant("soporte@example.com")
@@ -136,7 +55,7 @@ oauth2_token_url = %q
 oauth2_client_id = %q
 oauth2_client_secret = "env:TEST_OAUTH2_SECRET"
 oauth2_refresh_token_file = %q
-`, host.addr, srv.TokenURL(), oauthtest.ClientID, tokenFile)
+`, host.Addr, srv.TokenURL(), oauthtest.ClientID, tokenFile)
 	t.Setenv("TEST_OAUTH2_SECRET", oauthtest.ClientSecret)
 	cfgText := daemontest.BaseConfig(dir)
 	cfgText = strings.Replace(cfgText, "[outbound]\ntransport = \"dir\"\n", outbound, 1)
@@ -149,17 +68,17 @@ oauth2_refresh_token_file = %q
 		e.MustSend(from, []string{"soporte@example.com"}, mail("From: "+from, "To: soporte@example.com", "Subject: "+subject,
 			"Message-ID: <"+strings.ReplaceAll(subject, " ", "-")+"@cliente.example>", "", "Hola."))
 	}
-	flush := func() []hostMail {
+	flush := func() []oauthtest.Mail {
 		t.Helper()
 		if _, err := e.D.Worker.RunOnce(context.Background()); err != nil {
 			t.Fatalf("outbox: %v", err)
 		}
-		return host.take()
+		return host.Take()
 	}
-	to := func(ms []hostMail, rcpt string) int {
+	to := func(ms []oauthtest.Mail, rcpt string) int {
 		n := 0
 		for _, m := range ms {
-			for _, r := range m.rcpts {
+			for _, r := range m.Rcpts {
 				if r == rcpt {
 					n++
 				}
@@ -176,8 +95,8 @@ oauth2_refresh_token_file = %q
 		t.Fatalf("smarthost got %d mails, want ack + 2 notifications\n%s", len(got), logs)
 	}
 	for _, m := range got {
-		if m.user != "soporte@example.com" || !strings.HasPrefix(m.from, "soporte+") {
-			t.Errorf("mail from %s sent by login %q", m.from, m.user)
+		if m.User != "soporte@example.com" || !strings.HasPrefix(m.From, "soporte+") {
+			t.Errorf("mail from %s sent by login %q", m.From, m.User)
 		}
 	}
 	if b, _ := os.ReadFile(tokenFile); strings.TrimSpace(string(b)) == granted || !srv.RefreshTokenLive(strings.TrimSpace(string(b))) {
