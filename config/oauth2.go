@@ -18,6 +18,7 @@ type OAuth2Keys struct {
 	Tenant        string `toml:"oauth2_tenant"`
 	TokenURL      string `toml:"oauth2_token_url"`
 	DeviceAuthURL string `toml:"oauth2_device_auth_url"` // RFC 8628, for `ticketd oauth2 login`
+	AuthURL       string `toml:"oauth2_auth_url"`        // for `ticketd oauth2 login --browser`
 	ClientID      string `toml:"oauth2_client_id"`
 	// ClientSecret is, after Load, the secret itself (literal, "env:VAR"
 	// or oauth2_client_secret_file); empty for a public client.
@@ -35,6 +36,7 @@ type OAuth2 struct {
 	Provider         string
 	TokenURL         string
 	DeviceAuthURL    string
+	AuthURL          string
 	ClientID         string
 	ClientSecret     string
 	RefreshTokenFile string
@@ -55,7 +57,7 @@ func (c *Config) OutboundOAuth2() OAuth2 {
 func (k OAuth2Keys) settings(key, account string) OAuth2 {
 	return OAuth2{
 		Key: key, Account: account, Provider: k.Provider,
-		TokenURL: k.TokenURL, DeviceAuthURL: k.DeviceAuthURL,
+		TokenURL: k.TokenURL, DeviceAuthURL: k.DeviceAuthURL, AuthURL: k.AuthURL,
 		ClientID: k.ClientID, ClientSecret: k.ClientSecret,
 		RefreshTokenFile: k.RefreshTokenFile, Scopes: append([]string(nil), k.Scopes...),
 	}
@@ -123,6 +125,7 @@ func (k *OAuth2Keys) validate(p *problems, key string, smtp bool) {
 		base := "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0/"
 		fill(&k.TokenURL, base+"token")
 		fill(&k.DeviceAuthURL, base+"devicecode")
+		fill(&k.AuthURL, base+"authorize")
 		if len(k.Scopes) == 0 {
 			k.Scopes = MicrosoftIMAPScopes
 			if smtp {
@@ -133,6 +136,7 @@ func (k *OAuth2Keys) validate(p *problems, key string, smtp bool) {
 	case "google":
 		fill(&k.TokenURL, "https://oauth2.googleapis.com/token")
 		fill(&k.DeviceAuthURL, "https://oauth2.googleapis.com/device/code")
+		fill(&k.AuthURL, "https://accounts.google.com/o/oauth2/auth")
 		if len(k.Scopes) == 0 {
 			k.Scopes = append([]string(nil), GoogleMailScopes...)
 		}
@@ -148,9 +152,12 @@ func (k *OAuth2Keys) validate(p *problems, key string, smtp bool) {
 	} else if msg := checkEndpoint(k.TokenURL); msg != "" {
 		p.add(key+".oauth2_token_url", "%s", msg)
 	}
-	if k.DeviceAuthURL != "" {
-		if msg := checkEndpoint(k.DeviceAuthURL); msg != "" {
-			p.add(key+".oauth2_device_auth_url", "%s", msg)
+	for name, u := range map[string]string{"oauth2_device_auth_url": k.DeviceAuthURL, "oauth2_auth_url": k.AuthURL} {
+		if u == "" {
+			continue
+		}
+		if msg := checkEndpoint(u); msg != "" {
+			p.add(key+"."+name, "%s", msg)
 		}
 	}
 	if k.ClientID == "" {

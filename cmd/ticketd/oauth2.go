@@ -19,12 +19,14 @@ func init() {
 	commands["oauth2"] = command{"oauth2 login: sign an XOAUTH2 account in (device code) and write its refresh token file", runOAuth2}
 }
 
-const oauth2Usage = "usage: ticketd oauth2 login -config FILE (--imap N | --outbound)"
+const oauth2Usage = "usage: ticketd oauth2 login -config FILE (--imap N | --outbound) [--browser [--listen 127.0.0.1:PORT]]"
 
 func runOAuth2(env *cmdEnv, args []string) int {
 	f := newFlags(env, "oauth2 login")
 	imapN := f.Int("imap", -1, "the [[imap]] entry to sign in, counted from 0 in file order")
 	outbound := f.Bool("outbound", false, "sign in the [outbound] smarthost account")
+	browser := f.Bool("browser", false, "sign in with a browser sent back to this machine (authorization code with PKCE) instead of a device code; always so for provider = \"google\"")
+	listen := f.String("listen", "127.0.0.1:0", "with --browser: where the browser comes back (a fixed port for an ssh tunnel, e.g. 127.0.0.1:8765)")
 	pos, code, ok := f.parse(args)
 	if !ok {
 		return code
@@ -44,7 +46,30 @@ func runOAuth2(env *cmdEnv, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := oauth.DeviceLogin(ctx, oc, nil, func(uri, code, complete string, expires time.Time) {
+	var err error
+	if *browser || oc.Provider == "google" {
+		if !*browser {
+			fmt.Fprintln(env.stdout, "Google's device sign-in does not grant the Gmail scope, so this uses a browser instead.")
+		}
+		err = oauth.BrowserLogin(ctx, oc, *listen, nil, func(authURL string) {
+			fmt.Fprintf(env.stdout, "To sign in %s for ticketd, open this address in a browser on this machine\n"+
+				"(from elsewhere, first forward its port with ssh -L PORT:127.0.0.1:PORT, using --listen to fix the port):\n\n    %s\n\n"+
+				"Waiting for the browser to come back...\n", oc.Account, authURL)
+		})
+	} else {
+		err = deviceLogin(ctx, env, oc)
+	}
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(env.stdout, "Signed in. The refresh token is in %s (mode 0600); a running ticketd uses it at its next attempt, no restart needed.\n", oc.RefreshTokenFile)
+	return exitOK
+}
+
+// deviceLogin runs the device code sign-in, printing where to go.
+func deviceLogin(ctx context.Context, env *cmdEnv, oc config.OAuth2) error {
+	return oauth.DeviceLogin(ctx, oc, nil, func(uri, code, complete string, expires time.Time) {
 		fmt.Fprintf(env.stdout, "To sign in %s for ticketd, open\n\n    %s\n\nand enter the code\n\n    %s\n\n", oc.Account, uri, code)
 		if complete != "" {
 			fmt.Fprintf(env.stdout, "(or open %s, which has the code in it)\n", complete)
@@ -55,12 +80,6 @@ func runOAuth2(env *cmdEnv, args []string) int {
 			fmt.Fprintln(env.stdout, "Waiting for the sign-in...")
 		}
 	})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
-		return exitFailure
-	}
-	fmt.Fprintf(env.stdout, "Signed in. The refresh token is in %s (mode 0600); a running ticketd uses it at its next attempt, no restart needed.\n", oc.RefreshTokenFile)
-	return exitOK
 }
 
 // loginTarget picks the account `oauth2 login` signs in.

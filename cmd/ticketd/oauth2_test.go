@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,8 +36,105 @@ oauth2_refresh_token_file = %q
 `, addr, imapgwtest.User, srv.TokenURL(), srv.DeviceAuthURL(), oauthtest.ClientID, oauthtest.ClientSecret, tokenFile)
 }
 
+// login is a running `ticketd oauth2 login`, read line by line as the
+// admin reads it.
+type login struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	stderr  bytes.Buffer
+	lines   chan string
+	printed []string
+}
+
+func startLogin(t *testing.T, args ...string) *login {
+	t.Helper()
+	l := &login{t: t, cmd: exec.Command(ticketdBinary(t), args...), lines: make(chan string)}
+	stdout, err := l.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.cmd.Stderr = &l.stderr
+	if err := l.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.cmd.Process.Kill() })
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			l.lines <- sc.Text()
+		}
+		close(l.lines)
+	}()
+	return l
+}
+
+// until reads lines until match returns true for one, which it returns.
+func (l *login) until(match func(string) bool) string {
+	l.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case line, ok := <-l.lines:
+			if !ok {
+				l.t.Fatalf("login ended early:\n%s\n%s", l.output(), l.stderr.String())
+			}
+			l.printed = append(l.printed, line)
+			if match(strings.TrimSpace(line)) {
+				return strings.TrimSpace(line)
+			}
+		case <-deadline:
+			l.t.Fatalf("nothing expected printed after 20s:\n%s", l.output())
+		}
+	}
+}
+
+// finish waits for the command to end by itself and checks it succeeded.
+func (l *login) finish() {
+	l.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for open := true; open; {
+		select {
+		case line, ok := <-l.lines:
+			l.printed = append(l.printed, line)
+			open = ok
+		case <-timeout:
+			l.t.Fatalf("login did not finish 30s after the sign-in:\n%s", l.output())
+		}
+	}
+	if err := l.cmd.Wait(); err != nil {
+		l.t.Fatalf("login: %v\n%s\n%s", err, l.output(), l.stderr.String())
+	}
+}
+
+func (l *login) output() string { return strings.Join(l.printed, "\n") }
+
+// checkTokenFile checks the file holds a refresh token srv accepts, mode
+// 0600, and that no token was printed.
+func checkTokenFile(t *testing.T, srv *oauthtest.Server, file string, l *login) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt := strings.TrimSpace(string(b)); !srv.RefreshTokenLive(rt) {
+		t.Errorf("the file holds %q, not a refresh token the provider accepts", rt)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if !strings.Contains(l.output(), "Signed in. The refresh token is in "+file) {
+		t.Errorf("no closing line naming the file:\n%s", l.output())
+	}
+	for _, tok := range srv.Issued() {
+		if strings.Contains(l.output()+l.stderr.String(), tok) {
+			t.Error("the command printed a token")
+		}
+	}
+}
+
 // `ticketd oauth2 login` prints where to go and the code, waits while the
-// person signs in there, and writes a refresh token the provider accepts.
+// person signs in there (RFC 8628), and writes a refresh token the
+// provider accepts.
 func TestOAuth2DeviceLogin(t *testing.T) {
 	srv := oauthtest.Start(t, time.Now)
 	dir := t.TempDir()
@@ -46,53 +144,15 @@ func TestOAuth2DeviceLogin(t *testing.T) {
 	}
 	_, cfg := writeConfig(t, daemontest.BaseConfig(dir)+xoauth2IMAPBlock("127.0.0.1:1", srv, tokenFile))
 
-	cmd := exec.Command(ticketdBinary(t), "oauth2", "login", "-config", cfg, "--imap", "0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-
-	// Read the prompt as the admin would: the URL, then the code.
-	var uri, code string
-	var printed []string
-	deadline := time.After(20 * time.Second)
-	for uri == "" || code == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("login ended before showing a code:\n%s\n%s", strings.Join(printed, "\n"), stderr.String())
-			}
-			printed = append(printed, l)
-			l = strings.TrimSpace(l)
-			switch {
-			case strings.HasPrefix(l, "http://"):
-				uri = l
-			case uri != "" && l != "" && !strings.HasPrefix(l, "and enter"):
-				code = l
-			}
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("no code shown after 20s:\n%s", strings.Join(printed, "\n"))
-		}
-	}
-	if !strings.Contains(strings.Join(printed, "\n"), "To sign in "+imapgwtest.User) {
-		t.Errorf("the prompt does not name the account:\n%s", strings.Join(printed, "\n"))
+	l := startLogin(t, "oauth2", "login", "-config", cfg, "--imap", "0")
+	uri := l.until(func(s string) bool { return strings.HasPrefix(s, "http://") })
+	l.until(func(s string) bool { return s == "and enter the code" })
+	code := l.until(func(s string) bool { return s != "" })
+	if !strings.Contains(l.output(), "To sign in "+imapgwtest.User) {
+		t.Errorf("the prompt does not name the account:\n%s", l.output())
 	}
 
-	// The person enters the code at the verification page.
+	// The person enters the code at the verification page, elsewhere.
 	resp, err := http.PostForm(uri, url.Values{"user_code": {code}, "user": {imapgwtest.User}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,40 +161,44 @@ func TestOAuth2DeviceLogin(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("verification page answered %s for code %q", resp.Status, code)
 	}
-	// The command finishes by itself once it sees the sign-in.
-	timeout := time.After(30 * time.Second)
-	for open := true; open; {
-		select {
-		case l, ok := <-lines:
-			printed = append(printed, l)
-			open = ok
-		case <-timeout:
-			cmd.Process.Kill()
-			t.Fatal("login did not finish 30s after the sign-in")
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("login: %v\n%s", err, stderr.String())
-	}
-	if out := strings.Join(printed, "\n"); !strings.Contains(out, "Signed in. The refresh token is in "+tokenFile) {
-		t.Errorf("no closing line naming the file:\n%s", out)
-	}
+	l.finish()
+	checkTokenFile(t, srv, tokenFile, l)
+}
 
-	b, err := os.ReadFile(tokenFile)
+// With --browser the command prints an authorization URL; the browser
+// that signs in there is sent back to the command's loopback listener,
+// which exchanges the code (with PKCE) and writes the refresh token.
+func TestOAuth2BrowserLogin(t *testing.T) {
+	srv := oauthtest.Start(t, time.Now)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "imap.token")
+	block := xoauth2IMAPBlock("127.0.0.1:1", srv, tokenFile) + fmt.Sprintf("oauth2_auth_url = %q\n", srv.AuthURL())
+	_, cfg := writeConfig(t, daemontest.BaseConfig(dir)+block)
+
+	l := startLogin(t, "oauth2", "login", "-config", cfg, "--imap", "0", "--browser")
+	authURL := l.until(func(s string) bool { return strings.HasPrefix(s, srv.AuthURL()+"?") })
+	u, err := url.Parse(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rt := strings.TrimSpace(string(b)); !srv.RefreshTokenLive(rt) {
-		t.Errorf("the file holds %q, not a refresh token the provider accepts", rt)
+	if q := u.Query(); q.Get("login_hint") != imapgwtest.User || q.Get("code_challenge_method") != "S256" {
+		t.Errorf("authorization URL %s lacks the login hint or PKCE", authURL)
 	}
-	if fi, _ := os.Stat(tokenFile); fi.Mode().Perm() != 0o600 {
-		t.Errorf("token file mode %v, want 0600", fi.Mode().Perm())
+	// The browser: sign in as the user, follow the redirect home.
+	q := u.Query()
+	q.Set("user", imapgwtest.User)
+	u.RawQuery = q.Encode()
+	resp, err := http.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tok := range srv.Issued() {
-		if strings.Contains(strings.Join(printed, "\n")+stderr.String(), tok) {
-			t.Error("the command printed a token")
-		}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Signed in") {
+		t.Fatalf("the page the browser lands on: %s %s", resp.Status, page)
 	}
+	l.finish()
+	checkTokenFile(t, srv, tokenFile, l)
 }
 
 // Wrong uses of `oauth2 login` say what is wrong.

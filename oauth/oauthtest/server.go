@@ -1,7 +1,8 @@
 // Package oauthtest runs a small OAuth2 authorization server for tests, on
 // loopback: a token endpoint that rotates refresh tokens and issues
 // short-lived access tokens, token introspection (RFC 7662, which Dovecot's
-// oauth2 passdb asks), and the device authorization grant (RFC 8628). Its
+// oauth2 passdb asks), the device authorization grant (RFC 8628) and the
+// authorization code grant with PKCE on a loopback redirect. Its
 // clock is the test's, so tokens expire when the test moves time on.
 //
 // It also gives go-smtp servers an XOAUTH2 mechanism that accepts only
@@ -10,11 +11,14 @@ package oauthtest
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +49,7 @@ type Server struct {
 	refresh map[string]string // refresh token -> user
 	access  map[string]grant
 	devices map[string]*device // device code -> state
+	codes   map[string]authCode
 	issued  []string
 	stats   Stats
 }
@@ -52,6 +57,10 @@ type Server struct {
 type grant struct {
 	user   string
 	expiry time.Time
+}
+
+type authCode struct {
+	user, redirect, challenge string
 }
 
 type device struct {
@@ -74,20 +83,22 @@ type Stats struct {
 // that decides expiry (the test's).
 func Start(t testing.TB, now func() time.Time) *Server {
 	s := &Server{now: now, ttl: DefaultAccessTTL, rotate: true,
-		refresh: map[string]string{}, access: map[string]grant{}, devices: map[string]*device{}}
+		refresh: map[string]string{}, access: map[string]grant{}, devices: map[string]*device{}, codes: map[string]authCode{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", s.token)
 	mux.HandleFunc("POST /introspect", s.introspect)
 	mux.HandleFunc("POST /devicecode", s.deviceCode)
 	mux.HandleFunc("POST /device", s.approve)
+	mux.HandleFunc("GET /authorize", s.authorize)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	s.URL = hs.URL
 	return s
 }
 
-// TokenURL, DeviceAuthURL and IntrospectionURL are the endpoints.
+// TokenURL, DeviceAuthURL, AuthURL and IntrospectionURL are the endpoints.
 func (s *Server) TokenURL() string         { return s.URL + "/token" }
+func (s *Server) AuthURL() string          { return s.URL + "/authorize" }
 func (s *Server) DeviceAuthURL() string    { return s.URL + "/devicecode" }
 func (s *Server) IntrospectionURL() string { return s.URL + "/introspect" }
 
@@ -218,9 +229,50 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			s.refresh[rt] = d.user
 			s.issue(w, d.user, rt)
 		}
+	case "authorization_code":
+		c, ok := s.codes[r.PostForm.Get("code")]
+		delete(s.codes, r.PostForm.Get("code"))
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		switch {
+		case !ok || c.redirect != r.PostForm.Get("redirect_uri"):
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown code or another redirect_uri")
+		case base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge:
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
+		default:
+			rt := "rt-" + randomString()
+			s.refresh[rt] = c.user
+			s.issue(w, c.user, rt)
+		}
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "")
 	}
+}
+
+// authorize is the sign-in page of the authorization code grant, reduced
+// to its outcome: the browser that opens it with user=NAME (the person
+// signing in) is sent back to redirect_uri with a code. PKCE (S256) and
+// offline access are required, as Google and Microsoft public clients do.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("client_id") != ClientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" ||
+		q.Get("code_challenge") == "" || q.Get("access_type") != "offline" || q.Get("user") == "" {
+		http.Error(w, "bad authorization request", http.StatusBadRequest)
+		return
+	}
+	redirect, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || redirect.Scheme != "http" || redirect.Hostname() != "127.0.0.1" {
+		http.Error(w, "redirect_uri must be a loopback http URL", http.StatusBadRequest)
+		return
+	}
+	code := randomString()
+	s.mu.Lock()
+	s.codes[code] = authCode{user: q.Get("user"), redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge")}
+	s.mu.Unlock()
+	back := redirect.Query()
+	back.Set("code", code)
+	back.Set("state", q.Get("state"))
+	redirect.RawQuery = back.Encode()
+	http.Redirect(w, r, redirect.String(), http.StatusFound)
 }
 
 // issue answers with a new access token; s.mu is held.
