@@ -295,8 +295,9 @@ func (c *Config) resolveSecrets(p *problems) {
 			if v, ok := strings.CutPrefix(m.Password, "env:"); ok {
 				m.Password = resolveEnv(p, key+".password", v)
 			}
-		case m.Auth == "xoauth2":
-			// No password: the oauth2_* keys stand for it.
+		case m.Auth != "password":
+			// No password: with "xoauth2" the oauth2_* keys stand for it
+			// (another value is named wrong on its own).
 		default:
 			p.add(key+".password", `missing; set password, password = "env:VAR_NAME", or password_file`)
 		}

@@ -143,6 +143,7 @@ func (k *OAuth2Keys) validate(p *problems, key string, smtp bool) {
 	case "":
 	default:
 		p.add(key+".provider", `must be "microsoft" or "google" (or left out, with oauth2_token_url), not %q`, k.Provider)
+		return
 	}
 	if k.Tenant != "" && k.Provider != "microsoft" {
 		p.add(key+".oauth2_tenant", `is only used with provider = "microsoft"`)
