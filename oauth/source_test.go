@@ -193,6 +193,16 @@ func TestRefusedRefreshTokenThenNewOneInTheFile(t *testing.T) {
 			}
 		}
 	}
+	if n := f.srv.Stats().RefusedGrants; n != 1 {
+		t.Errorf("the refused token was offered %d times within a minute, want once", n)
+	}
+	f.clock.Advance(2 * time.Minute)
+	if _, err := f.src.Token(context.Background()); err == nil {
+		t.Fatal("a revoked token worked")
+	}
+	if n := f.srv.Stats().RefusedGrants; n != 2 {
+		t.Errorf("after a minute the token was offered %d times in all, want 2", n)
+	}
 	logs := f.logs.String()
 	var lines []string
 	for _, l := range strings.Split(logs, "\n") {
