@@ -114,6 +114,23 @@ oauth2_refresh_token_file = %q
 		t.Errorf("stats %+v: want 2 refreshes and no stale token offered", st)
 	}
 
+	// 2b. The provider ends the access token early: the smarthost refuses
+	// it, the mail is retried (not failed), and goes with a new token.
+	srv.DropAccessTokens()
+	send("marta@cliente.example", "consulta intermedia")
+	first := flush() // the first login is refused; the next ones get a new token
+	if len(first) != 2 {
+		t.Fatalf("%d of 3 mails went out right after the token was dropped, want 2", len(first))
+	}
+	e.Clock.Advance(time.Minute)
+	all := append(first, flush()...)
+	if len(all) != 3 || to(all, "marta@cliente.example") != 1 {
+		t.Fatalf("after a refused access token: %d mails, %d to marta\n%s", len(all), to(all, "marta@cliente.example"), logs)
+	}
+	if evs := eventTypes(t, e, 3); contains(evs, "delivery_failed") {
+		t.Fatalf("a refused access token failed the mail: %v", evs)
+	}
+
 	// 3. The refresh token is revoked: mail stays queued, for days, with
 	// one clear log line, and no delivery failure on the ticket.
 	srv.Revoke("soporte@example.com")
@@ -138,7 +155,7 @@ oauth2_refresh_token_file = %q
 			}
 		}
 	}
-	if evs := eventTypes(t, e, 3); contains(evs, "delivery_failed") {
+	if evs := eventTypes(t, e, 4); contains(evs, "delivery_failed") {
 		t.Fatalf("the queued acknowledgement was given up: %v", evs)
 	}
 
@@ -151,8 +168,8 @@ oauth2_refresh_token_file = %q
 	if to(got, "rosa@cliente.example") != 1 || len(got) != 3 {
 		t.Fatalf("after the new token: %d mails (%d to rosa), want her ack and 2 notifications\n%s", len(got), to(got, "rosa@cliente.example"), logs)
 	}
-	if evs := eventTypes(t, e, 3); !contains(evs, "delivered") {
-		t.Errorf("ticket #3 events %v: want delivered", evs)
+	if evs := eventTypes(t, e, 4); !contains(evs, "delivered") {
+		t.Errorf("ticket #4 events %v: want delivered", evs)
 	}
 	for _, tok := range srv.Issued() {
 		if strings.Contains(logs.String(), tok) {

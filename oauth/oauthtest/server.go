@@ -151,6 +151,14 @@ func (s *Server) Revoke(user string) {
 	}
 }
 
+// DropAccessTokens ends every access token before its time, leaving the
+// refresh tokens alone (a provider revoking sessions it issued).
+func (s *Server) DropAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.access)
+}
+
 // RefreshTokenLive reports whether rt would be accepted now.
 func (s *Server) RefreshTokenLive(rt string) bool {
 	s.mu.Lock()
