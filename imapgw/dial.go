@@ -170,7 +170,7 @@ func Check(ctx context.Context, cfg config.IMAP, tokens TokenSource) (string, er
 	if cfg.Auth == "xoauth2" {
 		how = "XOAUTH2 login"
 	}
-	summary := fmt.Sprintf(how+" ok, folder %q holds %d messages, %s", cfg.Folder, sel.NumMessages, idle)
+	summary := fmt.Sprintf("%s ok, folder %q holds %d messages, %s", how, cfg.Folder, sel.NumMessages, idle)
 	for _, f := range []string{moveTarget(cfg.After), cfg.Quarantine} {
 		if f == "" {
 			continue

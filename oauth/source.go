@@ -145,6 +145,10 @@ const defaultLifetime = time.Hour
 
 func (s *Source) refreshLocked(ctx context.Context) error {
 	s.access = ""
+	// Without the lock (a read-only directory) a refresh still works; only
+	// two processes refreshing at the same moment could collide.
+	unlock, _ := lockFile(s.cfg.RefreshTokenFile)
+	defer unlock()
 	rt, err := s.current()
 	if err != nil {
 		s.failed(err)
