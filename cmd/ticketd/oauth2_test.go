@@ -276,3 +276,34 @@ oauth2_refresh_token_file = %q
 		}
 	}
 }
+
+// serve gives an XOAUTH2 [[imap]] entry its token source: mail is taken,
+// and the rotated refresh token is saved.
+func TestServeTakesIMAPMailWithXOAUTH2(t *testing.T) {
+	var now func() time.Time
+	srv := oauthtest.Start(t, func() time.Time { return now() })
+	dv := imapgwtest.StartOAuth2(t, srv.IntrospectionURL())
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "imap.token")
+	granted := srv.Grant(imapgwtest.User)
+	os.WriteFile(tokenFile, []byte(granted), 0o600)
+	e := daemontest.Start(t, daemontest.BaseConfig(dir)+xoauth2IMAPBlock(dv.Addr, srv, tokenFile))
+	e.Clock.Set(time.Now().UTC())
+	now = e.Clock.Now
+	if err := startIMAP(e.D, e.Config); err != nil {
+		t.Fatal(err)
+	}
+	dv.Append("INBOX", imapgwtest.Mail{Raw: "From: Carla <carla@cliente.example>\r\nTo: soporte@example.com\r\n" +
+		"Subject: Desde Microsoft 365\r\nMessage-ID: <oauth-1@cliente.example>\r\n\r\nHola.\r\n"})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(daemontest.To(e.Flush(), "carla@cliente.example")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no acknowledgement 10s after the mail reached the XOAUTH2 mailbox")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(tokenFile)
+	if rt := strings.TrimSpace(string(b)); rt == granted || !srv.RefreshTokenLive(rt) {
+		t.Error("serve did not save the rotated refresh token")
+	}
+}
