@@ -68,6 +68,10 @@ type Outbound struct {
 	SMTPPassword string   `toml:"smtp_password"`
 	SMTPStartTLS string   `toml:"smtp_starttls"`
 	GiveUpAfter  Duration `toml:"give_up_after"`
+	// SMTPAuth is "plain" (smtp_username and smtp_password) or "xoauth2"
+	// (smtp_username with the oauth2_* keys below).
+	SMTPAuth string `toml:"smtp_auth"`
+	OAuth2Keys
 }
 
 // Lifecycle holds the default reminder and auto-close delays.
@@ -106,6 +110,9 @@ type IMAP struct {
 	PollInterval Duration `toml:"poll_interval"`
 	Quarantine   string   `toml:"quarantine"`
 	BacklogDays  int      `toml:"backlog_days"`
+	// Auth is "password" or "xoauth2" (with the oauth2_* keys).
+	Auth string `toml:"auth"`
+	OAuth2Keys
 }
 
 func defaults() *Config {
@@ -128,6 +135,7 @@ func defaults() *Config {
 			Dir:          "var/outbox",
 			SMTPStartTLS: "opportunistic",
 			GiveUpAfter:  Duration{72 * time.Hour},
+			SMTPAuth:     "plain",
 		},
 		Lifecycle: Lifecycle{
 			PendingCloseDays:        30,
@@ -145,6 +153,7 @@ func defaultIMAP() IMAP {
 		PollInterval: Duration{time.Minute},
 		Quarantine:   "ticketd-quarantine",
 		BacklogDays:  14,
+		Auth:         "password",
 	}
 }
 
@@ -258,7 +267,9 @@ func (c *Config) resolvePaths(path string) {
 	}
 	for i := range c.IMAP {
 		resolve(&c.IMAP[i].PasswordFile)
+		c.IMAP[i].OAuth2Keys.resolvePaths(resolve)
 	}
+	c.Outbound.OAuth2Keys.resolvePaths(resolve)
 }
 
 // resolveSecrets replaces "env:VAR" passwords and password_file with the
@@ -284,12 +295,23 @@ func (c *Config) resolveSecrets(p *problems) {
 			if v, ok := strings.CutPrefix(m.Password, "env:"); ok {
 				m.Password = resolveEnv(p, key+".password", v)
 			}
+		case m.Auth != "password":
+			// No password: with "xoauth2" the oauth2_* keys stand for it
+			// (another value is named wrong on its own).
 		default:
 			p.add(key+".password", `missing; set password, password = "env:VAR_NAME", or password_file`)
 		}
 	}
 	if v, ok := strings.CutPrefix(c.Outbound.SMTPPassword, "env:"); ok {
 		c.Outbound.SMTPPassword = resolveEnv(p, "outbound.smtp_password", v)
+	}
+	for i := range c.IMAP {
+		if c.IMAP[i].Auth == "xoauth2" {
+			c.IMAP[i].OAuth2Keys.resolveSecret(p, fmt.Sprintf("imap[%d]", i))
+		}
+	}
+	if c.Outbound.Transport == "smtp" && c.Outbound.SMTPAuth == "xoauth2" {
+		c.Outbound.OAuth2Keys.resolveSecret(p, "outbound")
 	}
 }
 
@@ -407,12 +429,19 @@ func (c *Config) Summary() string {
 		if c.Outbound.SMTPUsername != "" {
 			auth = "as " + c.Outbound.SMTPUsername
 		}
+		if c.Outbound.SMTPAuth == "xoauth2" {
+			auth += " with XOAUTH2 (" + tokenHost(c.Outbound.TokenURL) + ")"
+		}
 		fmt.Fprintf(&b, "outbound:  smtp %s (starttls %s, %s), give up after %s\n", c.Outbound.SMTPAddr, c.Outbound.SMTPStartTLS, auth, c.Outbound.GiveUpAfter.Duration)
 	default:
 		fmt.Fprintf(&b, "outbound:  .eml files in %s\n", c.Outbound.Dir)
 	}
 	for _, m := range c.IMAP {
-		fmt.Fprintf(&b, "imap:      %s@%s %s (tls %s) -> %s, then %s\n", m.Username, m.Addr, m.Folder, m.TLS, m.Mailbox, m.After)
+		auth := ""
+		if m.Auth == "xoauth2" {
+			auth = ", XOAUTH2 (" + tokenHost(m.TokenURL) + ")"
+		}
+		fmt.Fprintf(&b, "imap:      %s@%s %s (tls %s%s) -> %s, then %s\n", m.Username, m.Addr, m.Folder, m.TLS, auth, m.Mailbox, m.After)
 	}
 	return b.String()
 }

@@ -23,13 +23,23 @@ var (
 	imapType        = reflect.TypeFor[IMAP]()
 )
 
-// fieldsOf maps the TOML names of a struct's fields to their indexes.
-func fieldsOf(t reflect.Type) map[string]int {
-	out := make(map[string]int)
+// fieldsOf maps the TOML names of a struct's fields to their index paths.
+// The keys of an embedded struct without a tag (OAuth2Keys) count as the
+// struct's own, so [[imap]] and [outbound] share one declaration of them.
+func fieldsOf(t reflect.Type) map[string][]int {
+	out := make(map[string][]int)
 	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+		f := t.Field(i)
+		tag := f.Tag.Get("toml")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			for name, idx := range fieldsOf(f.Type) {
+				out[name] = append([]int{i}, idx...)
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
 		if name != "" && name != "-" {
-			out[name] = i
+			out[name] = []int{i}
 		}
 	}
 	return out
@@ -44,12 +54,12 @@ func (d *decoder) table(path string, m map[string]any, rv reflect.Value) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		key := join(path, k)
-		i, ok := fields[k]
+		idx, ok := fields[k]
 		if !ok {
 			d.p.add(key, "%s", unknownKey(path, k, fields))
 			continue
 		}
-		d.value(key, m[k], rv.Field(i))
+		d.value(key, m[k], rv.FieldByIndex(idx))
 	}
 }
 
@@ -158,7 +168,7 @@ func describe(v any) string {
 
 // unknownKey explains an unknown key, suggesting the sibling it was probably
 // meant to be, or the section it belongs in.
-func unknownKey(path, k string, fields map[string]int) string {
+func unknownKey(path, k string, fields map[string][]int) string {
 	what := "unknown key"
 	if path == "" {
 		what = "unknown section"

@@ -26,6 +26,7 @@ func (c *Config) validate(p *problems, inFile func(key string) bool) {
 	c.validateAgents(p)
 	c.validateMailboxes(p)
 	c.validateIMAP(p)
+	c.validateOAuth2(p)
 }
 
 func (c *Config) validateServer(p *problems) {
@@ -111,7 +112,7 @@ func (c *Config) validateOutbound(p *problems) {
 		} else if err := checkHostPort(o.SMTPAddr, "smtp.example.com:587"); err != "" {
 			p.add("outbound.smtp_addr", "%s", err)
 		}
-		if o.SMTPUsername != "" && o.SMTPPassword == "" && !p.has("outbound.smtp_password") {
+		if o.SMTPUsername != "" && o.SMTPPassword == "" && o.SMTPAuth != "xoauth2" && !p.has("outbound.smtp_password") {
 			p.add("outbound.smtp_password", "must be set when smtp_username is set")
 		}
 		if o.SMTPUsername == "" && o.SMTPPassword != "" {

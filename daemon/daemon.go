@@ -27,6 +27,7 @@ import (
 	"github.com/ticketd/ticketd/intake"
 	"github.com/ticketd/ticketd/mailer"
 	"github.com/ticketd/ticketd/mailer/templates"
+	"github.com/ticketd/ticketd/oauth"
 	"github.com/ticketd/ticketd/smtpd"
 )
 
@@ -150,7 +151,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key}
 	tr := opt.Transport
 	if tr == nil {
-		tr = TransportFor(cfg)
+		tr = TransportFor(cfg, opt)
 	}
 	p.Worker = &mailer.Worker{
 		Store: st, Composer: p.Composer, Transport: tr, Now: opt.Now, Log: opt.Log,
@@ -173,15 +174,42 @@ func Redacting(log *slog.Logger) *slog.Logger {
 	return slog.New(threading.NewRedactingHandler(log.Handler()))
 }
 
-// TransportFor builds the configured outbound transport.
-func TransportFor(cfg *config.Config) mailer.Transport {
+// TransportFor builds the configured outbound transport; with smtp_auth =
+// "xoauth2" it gets its access tokens from the refresh token file.
+func TransportFor(cfg *config.Config, opt Options) mailer.Transport {
 	if cfg.Outbound.Transport == "smtp" {
-		return mailer.SMTPTransport{
+		t := mailer.SMTPTransport{
 			Addr: cfg.Outbound.SMTPAddr, Username: cfg.Outbound.SMTPUsername, Password: cfg.Outbound.SMTPPassword,
 			StartTLS: cfg.Outbound.SMTPStartTLS, Hostname: cfg.Server.Hostname,
 		}
+		if cfg.Outbound.SMTPAuth == "xoauth2" {
+			t.Tokens = OutboundTokens(cfg, opt)
+		}
+		return t
 	}
 	return mailer.DirTransport{Dir: cfg.Outbound.Dir}
+}
+
+// OutboundTokens is the token source of [outbound] with smtp_auth = "xoauth2".
+func OutboundTokens(cfg *config.Config, opt Options) *oauth.Source {
+	return oauth.New(cfg.OutboundOAuth2(), oauth.Options{
+		Now: opt.Now, Log: opt.Log,
+		Login:   oauth.LoginCommand(cfg.Path, "--outbound"),
+		Waiting: "outgoing mail stays queued and is retried",
+	})
+}
+
+// IMAPTokens is the token source of the i-th [[imap]] entry, nil unless
+// it has auth = "xoauth2".
+func IMAPTokens(cfg *config.Config, i int, opt Options) *oauth.Source {
+	if cfg.IMAP[i].Auth != "xoauth2" {
+		return nil
+	}
+	return oauth.New(cfg.IMAPOAuth2(i), oauth.Options{
+		Now: opt.Now, Log: opt.Log,
+		Login:   oauth.LoginCommand(cfg.Path, fmt.Sprintf("--imap %d", i)),
+		Waiting: "mail stays in the IMAP folder",
+	})
 }
 
 // Start opens everything and begins serving. A listener that cannot be

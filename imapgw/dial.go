@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/ticketd/ticketd/config"
+	"github.com/ticketd/ticketd/oauth"
 )
 
 // Steps of getting into a folder, as StepError names them.
@@ -53,7 +54,7 @@ const dialTimeout = 30 * time.Second
 // dial connects to cfg.Addr with the configured TLS mode, waits for the
 // greeting and logs in. Each failure names its step, so an admin reads
 // "DNS lookup" or "login" rather than a bare network error.
-func dial(ctx context.Context, cfg config.IMAP, opts *imapclient.Options) (*imapclient.Client, error) {
+func dial(ctx context.Context, cfg config.IMAP, tokens TokenSource, opts *imapclient.Options) (*imapclient.Client, error) {
 	host, _, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, stepErr(StepDNS, "address "+cfg.Addr, err)
@@ -97,24 +98,60 @@ func dial(ctx context.Context, cfg config.IMAP, opts *imapclient.Options) (*imap
 		c.Close()
 		return nil, stepErr(StepTCP, "greeting from "+cfg.Addr, err)
 	}
-	if c.Caps().Has(imap.CapLoginDisabled) {
+	if err := login(ctx, c, cfg, tokens); err != nil {
 		c.Close()
-		return nil, stepErr(StepAuth, "login as "+cfg.Username, errors.New("the server refuses LOGIN on this connection (LOGINDISABLED); use tls = \"implicit\" or \"starttls\""))
-	}
-	if err := c.Login(cfg.Username, cfg.Password).Wait(); err != nil {
-		c.Close()
-		return nil, stepErr(StepAuth, "login as "+cfg.Username, err)
+		return nil, err
 	}
 	conn.SetDeadline(time.Time{})
 	return c, nil
 }
 
+// TokenSource gives the OAuth2 access tokens of an entry with auth =
+// "xoauth2"; *oauth.Source is one.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	// Invalidate is told of a token the server refused, so the next login
+	// gets a new one.
+	Invalidate(token string)
+}
+
+// login authenticates as auth asks: LOGIN with the password, or XOAUTH2
+// with an access token.
+func login(ctx context.Context, c *imapclient.Client, cfg config.IMAP, tokens TokenSource) error {
+	if cfg.Auth == "xoauth2" {
+		what := "XOAUTH2 login as " + cfg.Username
+		if !c.Caps().Has(imap.Cap("AUTH=" + oauth.XOAUTH2)) {
+			return stepErr(StepAuth, what, errors.New("the server does not offer AUTH=XOAUTH2"))
+		}
+		if tokens == nil {
+			return stepErr(StepAuth, what, errors.New("no OAuth2 token source"))
+		}
+		tok, err := tokens.Token(ctx)
+		if err != nil {
+			return stepErr(StepAuth, "OAuth2 access token for "+cfg.Username, err)
+		}
+		if err := c.Authenticate(oauth.NewXOAUTH2Client(cfg.Username, tok)); err != nil {
+			tokens.Invalidate(tok)
+			return stepErr(StepAuth, what, err)
+		}
+		return nil
+	}
+	if c.Caps().Has(imap.CapLoginDisabled) {
+		return stepErr(StepAuth, "login as "+cfg.Username, errors.New("the server refuses LOGIN on this connection (LOGINDISABLED); use tls = \"implicit\" or \"starttls\""))
+	}
+	if err := c.Login(cfg.Username, cfg.Password).Wait(); err != nil {
+		return stepErr(StepAuth, "login as "+cfg.Username, err)
+	}
+	return nil
+}
+
 // Check connects to the server of one [[imap]] entry, logs in and opens
 // its folder read-only, as `ticketd check-config --connect` does. The error
 // is a *StepError naming what failed: DNS, TCP, TLS, auth or folder. On
-// success it returns a one-line summary.
-func Check(ctx context.Context, cfg config.IMAP) (string, error) {
-	c, err := dial(ctx, cfg, &imapclient.Options{})
+// success it returns a one-line summary. tokens is needed with auth =
+// "xoauth2".
+func Check(ctx context.Context, cfg config.IMAP, tokens TokenSource) (string, error) {
+	c, err := dial(ctx, cfg, tokens, &imapclient.Options{})
 	if err != nil {
 		return "", err
 	}
@@ -129,7 +166,11 @@ func Check(ctx context.Context, cfg config.IMAP) (string, error) {
 	if !c.Caps().Has(imap.CapIdle) {
 		idle = "no IDLE, polling every " + cfg.PollInterval.String()
 	}
-	summary := fmt.Sprintf("login ok, folder %q holds %d messages, %s", cfg.Folder, sel.NumMessages, idle)
+	how := "login"
+	if cfg.Auth == "xoauth2" {
+		how = "XOAUTH2 login"
+	}
+	summary := fmt.Sprintf("%s ok, folder %q holds %d messages, %s", how, cfg.Folder, sel.NumMessages, idle)
 	for _, f := range []string{moveTarget(cfg.After), cfg.Quarantine} {
 		if f == "" {
 			continue

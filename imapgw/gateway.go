@@ -11,16 +11,18 @@ package imapgw
 import (
 	"context"
 	"errors"
-	"github.com/ticketd/ticketd"
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/intake"
+	"github.com/ticketd/ticketd/oauth"
 )
 
 // Deliverer takes one mail durably; *intake.Desk is one.
@@ -42,8 +44,10 @@ type Options struct {
 	// MaxMessageBytes returns the size limit in force ([smtp].max_message_bytes);
 	// 0 or nil means no limit.
 	MaxMessageBytes func() int64
-	Now             func() time.Time
-	Log             *slog.Logger
+	// Tokens gives OAuth2 access tokens when the entry has auth = "xoauth2".
+	Tokens TokenSource
+	Now    func() time.Time
+	Log    *slog.Logger
 	// BatchSize is how many UIDs one FETCH asks for (default 100).
 	BatchSize int
 	// MinBackoff and MaxBackoff bound the wait before reconnecting or
@@ -139,6 +143,13 @@ func (g *Gateway) setDown(err error, retry time.Duration) {
 		g.downSince = time.Now()
 	}
 	g.failures++
+	var oe *oauth.Error
+	if errors.As(err, &oe) && oe.NeedsLogin {
+		// The token source has said it, once, with what to do.
+		g.log.Debug("imap waiting for a new OAuth2 refresh token", "retry_in", retry.String())
+		g.up, g.downStep = false, step
+		return
+	}
 	switch {
 	case g.up:
 		g.log.Warn("imap connection lost", "step", step, "err", err, "retry_in", retry.String())
@@ -164,7 +175,7 @@ func (g *Gateway) session(ctx context.Context) (healthy bool, err error) {
 			}
 		},
 	}}
-	c, err := dial(ctx, g.cfg, opts)
+	c, err := dial(ctx, g.cfg, g.opt.Tokens, opts)
 	if err != nil {
 		return false, err
 	}

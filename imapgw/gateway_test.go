@@ -306,7 +306,7 @@ func TestCheck(t *testing.T) {
 	r := newRigOn(t, dv, t.TempDir(), "INBOX", "move:Hecho")
 	ctx := context.Background()
 
-	summary, err := imapgw.Check(ctx, r.imap)
+	summary, err := imapgw.Check(ctx, r.imap, nil)
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
@@ -331,7 +331,7 @@ func TestCheck(t *testing.T) {
 			tt.mod(&c)
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			_, err := imapgw.Check(ctx, c)
+			_, err := imapgw.Check(ctx, c, nil)
 			var se *imapgw.StepError
 			if !errors.As(err, &se) || se.Step != tt.step {
 				t.Fatalf("err %v, want step %s", err, tt.step)

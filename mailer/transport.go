@@ -15,6 +15,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/ticketd/ticketd/oauth"
 )
 
 // Transport delivers one composed mail. id is the outbox row, so a
@@ -78,11 +80,30 @@ func (t DirTransport) Send(_ context.Context, id int64, m *Composed) error {
 	return nil
 }
 
+// TokenSource gives OAuth2 access tokens for AUTH XOAUTH2; *oauth.Source
+// is one.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	// Invalidate is told of a token the smarthost refused.
+	Invalidate(token string)
+}
+
+// WaitError marks a failure on ticketd's side of the login (no usable
+// OAuth2 token until an admin acts): the mail is not at fault, so it stays
+// queued and is retried without ever being given up.
+type WaitError struct{ Err error }
+
+func (e *WaitError) Error() string { return e.Err.Error() }
+func (e *WaitError) Unwrap() error { return e.Err }
+
 // SMTPTransport sends through a smarthost.
 type SMTPTransport struct {
 	Addr     string
 	Username string
 	Password string
+	// Tokens, when set, logs in as Username with AUTH XOAUTH2 instead of
+	// PLAIN.
+	Tokens   TokenSource
 	StartTLS string // required | opportunistic | none
 	Hostname string // our EHLO name
 	// TLSConfig overrides the default (tests use it to trust their own CA).
@@ -101,10 +122,8 @@ func (t SMTPTransport) Send(ctx context.Context, _ int64, m *Composed) error {
 		return err
 	}
 	defer c.Close()
-	if t.Username != "" {
-		if err := c.Auth(sasl.NewPlainClient("", t.Username, t.Password)); err != nil {
-			return classify("AUTH", err)
-		}
+	if err := t.auth(ctx, c); err != nil {
+		return err
 	}
 	var opts *smtp.MailOptions
 	if !isASCII(m.From) || slices.ContainsFunc(m.Rcpts, func(r string) bool { return !isASCII(r) }) {
@@ -138,6 +157,53 @@ func (t SMTPTransport) Send(ctx context.Context, _ int64, m *Composed) error {
 	}
 	c.Quit()
 	return nil
+}
+
+// auth logs in as configured: XOAUTH2 with an access token, PLAIN with a
+// password, or not at all.
+func (t SMTPTransport) auth(ctx context.Context, c *smtp.Client) error {
+	switch {
+	case t.Tokens != nil:
+		if _, mechs := c.Extension("AUTH"); !slices.ContainsFunc(strings.Fields(mechs), func(m string) bool { return strings.EqualFold(m, oauth.XOAUTH2) }) {
+			return fmt.Errorf("AUTH XOAUTH2: the smarthost %s does not offer it (it offers %q)", t.Addr, mechs)
+		}
+		tok, err := t.Tokens.Token(ctx)
+		if err != nil {
+			var oe *oauth.Error
+			if errors.As(err, &oe) && oe.NeedsLogin {
+				return &WaitError{fmt.Errorf("AUTH XOAUTH2: %w", err)}
+			}
+			return fmt.Errorf("AUTH XOAUTH2: %w", err)
+		}
+		if err := c.Auth(oauth.NewXOAUTH2Client(t.Username, tok)); err != nil {
+			// Never permanent: the next attempt comes with a fresh token.
+			t.Tokens.Invalidate(tok)
+			return fmt.Errorf("AUTH XOAUTH2 as %s: %w", t.Username, err)
+		}
+	case t.Username != "":
+		if err := c.Auth(sasl.NewPlainClient("", t.Username, t.Password)); err != nil {
+			return classify("AUTH", err)
+		}
+	}
+	return nil
+}
+
+// Check connects and logs in as Send would, then quits without sending
+// (`check-config --connect`).
+func (t SMTPTransport) Check(ctx context.Context) error {
+	timeout := t.Timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	c, err := t.connect(ctx, timeout)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := t.auth(ctx, c); err != nil {
+		return err
+	}
+	return c.Quit()
 }
 
 // classify makes a 5xx answer permanent; everything else is retried.

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/threading"
 )
@@ -192,7 +193,17 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 		})
 	}
 	var perm *PermanentError
-	giveUp := errors.As(sendErr, &perm) || composeErr != nil || now.Sub(o.CreatedAt) >= w.GiveUpAfter
+	var wait *WaitError
+	held := errors.As(sendErr, &wait) // ticketd's own login, logged once where it failed
+	giveUp := errors.As(sendErr, &perm) || composeErr != nil || (now.Sub(o.CreatedAt) >= w.GiveUpAfter && !held)
+	if held {
+		// Soon after the admin puts a new token in place, the mail goes.
+		next := now.Add(min(Backoff(o.Attempts+1), 5*time.Minute))
+		w.Log.Debug("delivery waits for the smarthost login", "row", o.ID, "ticket", o.Ticket, "retry_at", next.Format(time.RFC3339))
+		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
+			return tx.MarkRetry(o.ID, next, sendErr.Error())
+		})
+	}
 	if !giveUp {
 		next := now.Add(Backoff(o.Attempts + 1))
 		w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,

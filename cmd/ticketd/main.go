@@ -7,13 +7,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ticketd/ticketd/threading"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/ticketd/ticketd/threading"
+
 	// Time zone data in the binary: [server] time_zone must load on minimal
 	// images without /usr/share/zoneinfo.
 	_ "time/tzdata"
@@ -168,7 +170,7 @@ func init() {
 
 func runCheckConfig(env *cmdEnv, args []string) int {
 	f := newFlags(env, "check-config")
-	connect := f.Bool("connect", false, "also log in to each [[imap]] server and open its folder")
+	connect := f.Bool("connect", false, "also log in to each [[imap]] server and open its folder, and to an XOAUTH2 smarthost")
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -178,8 +180,11 @@ func runCheckConfig(env *cmdEnv, args []string) int {
 		return exitConfig
 	}
 	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())
-	if *connect && !checkIMAP(context.Background(), env.stdout, cfg) {
-		return exitFailure
+	if *connect {
+		imapOK := checkIMAP(context.Background(), env.stdout, cfg)
+		if !checkOutbound(context.Background(), env.stdout, cfg) || !imapOK {
+			return exitFailure
+		}
 	}
 	return exitOK
 }

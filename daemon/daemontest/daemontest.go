@@ -116,6 +116,18 @@ func Start(t testing.TB, cfgText string) *Env {
 // (nil: warnings and errors go to the test's log).
 func StartLogged(t testing.TB, cfgText string, w io.Writer) *Env {
 	t.Helper()
+	return start(t, cfgText, w, true)
+}
+
+// StartOwnSmarthost is StartLogged, but outgoing mail goes where the
+// config's [outbound] says (a test's own smarthost); Sink stays unused.
+func StartOwnSmarthost(t testing.TB, cfgText string, w io.Writer) *Env {
+	t.Helper()
+	return start(t, cfgText, w, false)
+}
+
+func start(t testing.TB, cfgText string, w io.Writer, sink bool) *Env {
+	t.Helper()
 	dir := t.TempDir()
 	if cfgText == "" {
 		cfgText = BaseConfig(dir)
@@ -130,9 +142,11 @@ func StartLogged(t testing.TB, cfgText string, w io.Writer) *Env {
 	}
 	e := &Env{T: t, Dir: dir, Config: cfg, Clock: NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))}
 	e.Sink = NewSink(t)
-	cfg.Outbound.Transport = "smtp"
-	cfg.Outbound.SMTPAddr = e.Sink.Addr
-	cfg.Outbound.SMTPStartTLS = "none"
+	if sink {
+		cfg.Outbound.Transport = "smtp"
+		cfg.Outbound.SMTPAddr = e.Sink.Addr
+		cfg.Outbound.SMTPStartTLS = "none"
+	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if w != nil {
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
