@@ -132,8 +132,10 @@ const driverName = "sqlite3_ticketd"
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
-		return err
+		if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
+			return err
+		}
+		return registerSearchFuncs(c)
 	}})
 }
 
@@ -213,6 +215,12 @@ func (s *Store) migrate() error {
 		if n > 0 {
 			tx.Rollback()
 			continue
+		}
+		if before := beforeMigration[v]; before != nil {
+			if err := before(tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("store: migration %s: %w", base, err)
+			}
 		}
 		body, _ := migrations.ReadFile(name)
 		if _, err := tx.Exec(string(body)); err != nil {

@@ -26,7 +26,7 @@ import (
 func lcBuild(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ticketd")
-	out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
