@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -21,10 +22,12 @@ func init() {
 func runInject(env *cmdEnv, args []string) int {
 	f := newFlags(env, "inject")
 	to := f.String("to", "", "recipient address (required)")
-	from := f.String("from", "", "envelope sender (optional; empty is the null sender)")
+	from := f.String("from", "", `envelope sender; -from "" is the null sender (a bounce); omitted: taken from Return-Path, else From`)
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
+	fromGiven := false
+	f.Visit(func(fl *flag.Flag) { fromGiven = fromGiven || fl.Name == "from" })
 	if *to == "" {
 		fmt.Fprintln(env.stderr, "ticketd inject: -to ADDRESS is required")
 		return exitUsage
@@ -41,6 +44,10 @@ func runInject(env *cmdEnv, args []string) int {
 	if int64(len(raw)) > cfg.SMTP.MaxMessageBytes {
 		fmt.Fprintf(env.stderr, "ticketd inject: message larger than smtp.max_message_bytes (%d)\n", cfg.SMTP.MaxMessageBytes)
 		return exitDataErr
+	}
+	if !fromGiven {
+		// Unknown is not the null sender: the headers decide.
+		*from = intake.SenderFromHeaders(raw)
 	}
 	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard), BusyTimeout: busyTimeout(env)})
 	if errors.Is(err, store.ErrBusy) {
