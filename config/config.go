@@ -40,7 +40,15 @@ type Server struct {
 	TimeZone              string         `toml:"time_zone"`
 	TemplatesDir          string         `toml:"templates_dir"`
 	AutoreplyLimitPerHour int            `toml:"autoreply_limit_per_hour"`
-	Location              *time.Location `toml:"-"` // loaded from TimeZone
+	LogFormat             string         `toml:"log_format"` // text | json
+	LogLevel              string         `toml:"log_level"`  // debug | info | warn | error
+	// Admins are mailed about trouble an admin must fix (an IMAP account
+	// failing for half an hour, and its recovery).
+	Admins []string `toml:"admins"`
+	// OldKeysValidFor is how long a reply key replaced by `keys rotate`
+	// still verifies the addresses it signed.
+	OldKeysValidFor Duration       `toml:"old_keys_valid_for"`
+	Location        *time.Location `toml:"-"` // loaded from TimeZone
 }
 
 // SMTP configures the inbound SMTP and LMTP listeners.
@@ -57,6 +65,8 @@ type SMTP struct {
 // HTTP configures the status page listener.
 type HTTP struct {
 	Listen string `toml:"listen"` // empty disables the status page
+	// MetricsListen serves Prometheus /metrics on its own listener; empty: off.
+	MetricsListen string `toml:"metrics_listen"`
 }
 
 // Outbound configures how outgoing mail leaves the outbox.
@@ -117,6 +127,9 @@ func defaults() *Config {
 			Language:              "es",
 			TimeZone:              "UTC",
 			AutoreplyLimitPerHour: 5,
+			LogFormat:             "text",
+			LogLevel:              "info",
+			OldKeysValidFor:       Duration{180 * 24 * time.Hour},
 		},
 		SMTP: SMTP{
 			Listen:          "127.0.0.1:2525",

@@ -23,6 +23,7 @@ import (
 	"github.com/ticketd/ticketd/intake"
 	"github.com/ticketd/ticketd/mailer"
 	"github.com/ticketd/ticketd/mailer/templates"
+	"github.com/ticketd/ticketd/metrics"
 	"github.com/ticketd/ticketd/smtpd"
 	"github.com/ticketd/ticketd/store"
 )
@@ -58,6 +59,8 @@ type Daemon struct {
 	Desk   *intake.Desk
 	Worker *mailer.Worker
 	SMTP   *smtpd.Server
+	// Metrics is what /metrics serves (on [http] metrics_listen, when set).
+	Metrics *metrics.Metrics
 
 	// Bound addresses (useful when the config says port 0).
 	SMTPAddr net.Addr
@@ -188,7 +191,12 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		log = slog.Default()
 	}
 	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
-	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log}
+	if d.Metrics, err = newMetrics(parts.Store, d); err != nil {
+		parts.Store.Close()
+		return nil, err
+	}
+	d.Worker.OnSent, d.Worker.OnFailed = d.Metrics.OutboxSent, d.Metrics.OutboxFailed
+	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log, OnSession: d.Metrics.SMTPSession}
 	if cfg.SMTP.TLSCertFile != "" {
 		if err := d.loadCert(cfg); err != nil {
 			parts.Store.Close()

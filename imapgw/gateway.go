@@ -49,6 +49,9 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait before reconnecting or
 	// retrying a failed delivery (default 1s and 5m).
 	MinBackoff, MaxBackoff time.Duration
+	// OnPass, when set, hears of every pass that read the folder through
+	// to the end (metrics; the admins' alert when passes stop).
+	OnPass func(at time.Time)
 }
 
 // Gateway fetches one IMAP folder into intake.
@@ -203,6 +206,9 @@ func (g *Gateway) session(ctx context.Context) (healthy bool, err error) {
 			return healthy, err
 		}
 		healthy, retry = true, g.opt.MinBackoff
+		if g.opt.OnPass != nil {
+			g.opt.OnPass(g.opt.Now())
+		}
 		if err := g.wait(ctx, c, idle); err != nil {
 			return healthy, err
 		}

@@ -23,6 +23,9 @@ func startIMAP(d *daemon.Daemon, cfg *config.Config) error {
 			MaxMessageBytes: func() int64 { return d.Config().SMTP.MaxMessageBytes },
 			Now:             d.Desk.Now,
 			Log:             d.Desk.Log,
+			OnPass: func(at time.Time) {
+				d.Metrics.IMAPSuccess(entry.Username+"@"+entry.Addr, entry.Folder, at)
+			},
 		})
 		d.AddService("imap "+entry.Username+"@"+entry.Addr+" "+entry.Folder, gw.Run)
 	}

@@ -49,7 +49,7 @@ func runInject(env *cmdEnv, args []string) int {
 		// Unknown is not the null sender: the headers decide.
 		*from = intake.SenderFromHeaders(raw)
 	}
-	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard), BusyTimeout: busyTimeout(env)})
+	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard, cfg.Server, nil), BusyTimeout: busyTimeout(env)})
 	if errors.Is(err, store.ErrBusy) {
 		fmt.Fprintln(env.stderr, "ticketd inject: database stayed locked; try again later")
 		return exitTempFail

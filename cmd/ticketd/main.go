@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -153,9 +152,6 @@ func (f *flags) missingHint(err error) string {
 	return " (give -config FILE or set TICKETD_CONFIG; config.example.toml is a starting point)"
 }
 
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
 
 func init() {
 	commands["version"] = command{"print the version", func(env *cmdEnv, args []string) int {

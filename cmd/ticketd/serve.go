@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,7 +31,8 @@ func runServe(env *cmdEnv, args []string) int {
 	if !ok {
 		return exitConfig
 	}
-	log := newLogger(env.stderr)
+	level := new(slog.LevelVar)
+	log := newLogger(env.stderr, cfg.Server, level)
 	opts := daemon.Options{Log: log}
 	if env.getenv("GOGC") != "" {
 		opts.GCPercent = -1 // the admin's GOGC wins
@@ -47,6 +49,7 @@ func runServe(env *cmdEnv, args []string) int {
 			return exitFailure
 		}
 	}
+	started := cfg // restart-only settings stay as they were at start
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -64,7 +67,11 @@ func runServe(env *cmdEnv, args []string) int {
 					log.Error("config reload failed; keeping the running config", "errors", strings.TrimSpace(err.Error()))
 					continue
 				}
+				for _, key := range needRestart(started, newCfg) {
+					log.Warn("config reload: setting changed but needs a restart; the old value stays in force", "setting", key)
+				}
 				d.Reload(newCfg)
+				level.Set(logLevel(newCfg.Server.LogLevel))
 				log.Info("config reloaded", "mailboxes", len(newCfg.Mailboxes), "agents", len(newCfg.Agents))
 				continue
 			}

@@ -48,7 +48,7 @@ func runSweep(env *cmdEnv, args []string) int {
 	if !ok {
 		return exitConfig
 	}
-	log := newLogger(env.stderr)
+	log := newLogger(env.stderr, cfg.Server, nil)
 	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: log})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
