@@ -33,15 +33,15 @@ type Config struct {
 
 // Server holds settings that apply to the whole daemon.
 type Server struct {
-	Hostname              string         `toml:"hostname"`
-	DataDir               string         `toml:"data_dir"`
-	BaseURL               string         `toml:"base_url"`
-	Language              string         `toml:"language"`
-	TimeZone              string         `toml:"time_zone"`
-	TemplatesDir          string         `toml:"templates_dir"`
-	AutoreplyLimitPerHour int            `toml:"autoreply_limit_per_hour"`
-	LogFormat             string         `toml:"log_format"` // text | json
-	LogLevel              string         `toml:"log_level"`  // debug | info | warn | error
+	Hostname              string `toml:"hostname"`
+	DataDir               string `toml:"data_dir"`
+	BaseURL               string `toml:"base_url"`
+	Language              string `toml:"language"`
+	TimeZone              string `toml:"time_zone"`
+	TemplatesDir          string `toml:"templates_dir"`
+	AutoreplyLimitPerHour int    `toml:"autoreply_limit_per_hour"`
+	LogFormat             string `toml:"log_format"` // text | json
+	LogLevel              string `toml:"log_level"`  // debug | info | warn | error
 	// Admins are mailed about trouble an admin must fix (an IMAP account
 	// failing for half an hour, and its recovery).
 	Admins []string `toml:"admins"`

@@ -152,7 +152,6 @@ func (f *flags) missingHint(err error) string {
 	return " (give -config FILE or set TICKETD_CONFIG; config.example.toml is a starting point)"
 }
 
-
 func init() {
 	commands["version"] = command{"print the version", func(env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "ticketd %s\n", version)
