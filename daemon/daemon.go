@@ -22,7 +22,6 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/intake"
 	"github.com/ticketd/ticketd/mailer"
-	"github.com/ticketd/ticketd/mailer/templates"
 	"github.com/ticketd/ticketd/metrics"
 	"github.com/ticketd/ticketd/smtpd"
 	"github.com/ticketd/ticketd/store"
@@ -139,9 +138,9 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := templates.New(cfg.Server.TemplatesDir)
+	tpl, err := LoadTemplates(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
+		return nil, err
 	}
 	st, err := store.Open(DBPath(cfg.Server.DataDir), store.Options{BusyTimeout: opt.BusyTimeout})
 	if err != nil {

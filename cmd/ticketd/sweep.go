@@ -68,6 +68,9 @@ func runSweep(env *cmdEnv, args []string) int {
 	for _, a := range acts {
 		fmt.Fprintln(env.stdout, a.String())
 	}
+	if *dryRun && len(acts) == 0 && err == nil {
+		fmt.Fprintln(env.stdout, "nothing due")
+	}
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ticketd sweep: %v\n", err)
 		return exitTempFail
