@@ -5,7 +5,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/ticketd/ticketd/intake"
 	"github.com/ticketd/ticketd/mailer"
 	"github.com/ticketd/ticketd/metrics"
+	"github.com/ticketd/ticketd/replykeys"
 	"github.com/ticketd/ticketd/smtpd"
 	"github.com/ticketd/ticketd/store"
 )
@@ -79,44 +79,11 @@ type Daemon struct {
 // DBPath is where the database of a data directory lives.
 func DBPath(dataDir string) string { return filepath.Join(dataDir, "ticketd.db") }
 
-// LoadKey returns the HMAC key for agent addresses, creating it on first use.
-func LoadKey(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, "reply.key")
-	b, err := os.ReadFile(path)
-	if err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, err
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	// O_EXCL: when two processes start at once, one key wins and both use it.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return key, f.Close()
-}
-
 // Parts are the pieces every subcommand that touches data needs.
 type Parts struct {
 	Store    *store.Store
-	Key      []byte
+	Key      []byte // the signing key at start; Keys follows rotations
+	Keys     *replykeys.Ring
 	Desk     *intake.Desk
 	Composer *mailer.Composer
 	Worker   *mailer.Worker
@@ -134,10 +101,6 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	key, err := LoadKey(cfg.Server.DataDir)
-	if err != nil {
-		return nil, err
-	}
 	tpl, err := LoadTemplates(cfg)
 	if err != nil {
 		return nil, err
@@ -146,9 +109,18 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parts{Store: st, Key: key}
+	ring, err := openKeys(cfg.Server.DataDir, st, opt.Log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	key := ring.Signing()
+	p := &Parts{Store: st, Key: key, Keys: ring}
 	p.Desk = intake.New(st, cfg, key, opt.Now, opt.Log)
-	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key}
+	p.Desk.VerifyKeys = func() [][]byte {
+		return ring.Verifying(p.Desk.Now(), p.Desk.Config().Server.OldKeysValidFor.Duration)
+	}
+	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key, SigningKey: ring.Signing}
 	tr := opt.Transport
 	if tr == nil {
 		tr = TransportFor(cfg)

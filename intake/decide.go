@@ -69,11 +69,7 @@ func (d *Desk) decide(tx *store.Tx, in *incoming, tg target, raw *store.Raw) (ou
 	case tk == nil:
 		err = a.newTicket()
 	case tg.addr.Kind == "agent" || tg.addr.Kind == "note":
-		want := threading.AgentTag(d.Key, tk.Token, from)
-		if tg.addr.Kind == "note" {
-			want = threading.NoteTag(d.Key, tk.Token, from)
-		}
-		if isAgent && threading.TagEqual(want, tg.addr.Tag) {
+		if isAgent && d.agentTagValid(tg.addr.Kind, tk.Token, from, tg.addr.Tag) {
 			err = a.agentMail(tg.addr.Kind == "note")
 		} else {
 			err = a.unverified(fmt.Sprintf("agent address used by %s", from))

@@ -51,6 +51,9 @@ type Desk struct {
 	Store *store.Store
 	Now   func() time.Time
 	Key   []byte // HMAC key for agent-scoped addresses
+	// VerifyKeys, when set, returns every key an agent address may be
+	// signed with (after a key rotation); nil means Key alone.
+	VerifyKeys func() [][]byte
 	Log   *slog.Logger
 	// Wake, when set, is called after a commit that queued outgoing mail.
 	Wake func()
