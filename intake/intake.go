@@ -54,7 +54,7 @@ type Desk struct {
 	// VerifyKeys, when set, returns every key an agent address may be
 	// signed with (after a key rotation); nil means Key alone.
 	VerifyKeys func() [][]byte
-	Log   *slog.Logger
+	Log        *slog.Logger
 	// Wake, when set, is called after a commit that queued outgoing mail.
 	Wake func()
 
