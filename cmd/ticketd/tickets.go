@@ -254,18 +254,7 @@ func loadTicketJSON(tx *store.Tx, cfg *config.Config, tk *store.Ticket, full boo
 		return j, err
 	}
 	for _, m := range msgs {
-		mj := messageJSON{
-			ID: m.ID, Author: m.Author, From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
-			Text: m.NewText, FullText: m.Text, CutFlagged: m.CutFlagged, Internal: m.Internal, Automatic: m.Automatic,
-			Unverified: m.Unverified, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
-		}
-		if a := cfg.Agent(m.FromAddr); m.Author == store.AuthorAgent && a != nil && a.Name != "" {
-			mj.FromName = a.Name
-		}
-		for _, a := range m.Attachments {
-			mj.Attachments = append(mj.Attachments, attachmentJSON{ID: a.ID, Name: a.Filename, Size: a.Size, ContentType: a.ContentType})
-		}
-		j.Messages = append(j.Messages, mj)
+		j.Messages = append(j.Messages, messageToJSON(cfg, m))
 	}
 	evs, err := tx.Events(tk.Number)
 	if err != nil {
@@ -358,4 +347,20 @@ func validStatus(env *cmdEnv, cmd string, status *string) bool {
 	}
 	fmt.Fprintf(env.stderr, "ticketd %s: unknown status %q (use nuevo, pendiente, abierto or cerrado, or new, pending, open, closed)\n", cmd, *status)
 	return false
+}
+
+// messageToJSON is one message of the JSON contract.
+func messageToJSON(cfg *config.Config, m *store.Message) messageJSON {
+	mj := messageJSON{
+		ID: m.ID, Author: m.Author, From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
+		Text: m.NewText, FullText: m.Text, CutFlagged: m.CutFlagged, Internal: m.Internal, Automatic: m.Automatic,
+		Unverified: m.Unverified, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
+	}
+	if a := cfg.Agent(m.FromAddr); m.Author == store.AuthorAgent && a != nil && a.Name != "" {
+		mj.FromName = a.Name
+	}
+	for _, a := range m.Attachments {
+		mj.Attachments = append(mj.Attachments, attachmentJSON{ID: a.ID, Name: a.Filename, Size: a.Size, ContentType: a.ContentType})
+	}
+	return mj
 }
