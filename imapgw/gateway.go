@@ -52,6 +52,8 @@ type Options struct {
 	// OnPass, when set, hears of every pass that read the folder through
 	// to the end (metrics; the admins' alert when passes stop).
 	OnPass func(at time.Time)
+	// OnFailure, when set, hears of every failed connection or pass.
+	OnFailure func(err error)
 }
 
 // Gateway fetches one IMAP folder into intake.
@@ -137,6 +139,9 @@ func (g *Gateway) setUp(idle bool) {
 }
 
 func (g *Gateway) setDown(err error, retry time.Duration) {
+	if g.opt.OnFailure != nil && err != nil {
+		g.opt.OnFailure(err)
+	}
 	step := stepOf(err)
 	if g.up || g.downStep == "" {
 		g.downSince = time.Now()

@@ -46,6 +46,9 @@ func IsCustomerKind(kind string) bool { return customerKinds[kind] }
 
 // Compose builds the mail for row o, reading what it needs in tx.
 func (c *Composer) Compose(tx *store.Tx, o *store.Outgoing) (*Composed, error) {
+	if o.Kind == KindAdminIMAP {
+		return c.composeAdmin(o)
+	}
 	cfg := c.Config()
 	params, err := DecodeParams(o.Params)
 	if err != nil {
