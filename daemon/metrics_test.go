@@ -3,10 +3,10 @@ package daemon_test
 import (
 	"bytes"
 	"io"
-	"strconv"
-	"sync"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-smtp"
