@@ -37,16 +37,24 @@ func runServe(env *cmdEnv, args []string) int {
 	if env.getenv("GOGC") != "" {
 		opts.GCPercent = -1 // the admin's GOGC wins
 	}
+	// With log_format = "json" even the reason serve cannot start is a
+	// JSON line, for the collector that reads them.
+	cannotStart := func(err error) int {
+		if cfg.Server.LogFormat == "json" {
+			log.Error("cannot start", "err", err)
+		} else {
+			fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
+		}
+		return exitFailure
+	}
 	d, err := daemon.Start(cfg, opts)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
-		return exitFailure
+		return cannotStart(err)
 	}
 	for _, start := range services {
 		if err := start(d, cfg); err != nil {
-			fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
 			shutdown(d)
-			return exitFailure
+			return cannotStart(err)
 		}
 	}
 	started := cfg // restart-only settings stay as they were at start

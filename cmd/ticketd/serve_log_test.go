@@ -91,3 +91,20 @@ func TestServeJSONLogsAndReloadNeedsRestart(t *testing.T) {
 		t.Fatalf("info lines after log_level = \"warn\":\n%s", after)
 	}
 }
+
+// With log_format = "json", the reason serve cannot start is a JSON line too.
+func TestServeJSONStartFailure(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	text := strings.Replace(daemontest.BaseConfig(t.TempDir()), `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = %q", busy.Addr().String()), 1)
+	_, cfg := writeConfig(t, strings.Replace(text, "[server]\n", "[server]\nlog_format = \"json\"\n", 1))
+	r := runBin(t, "", nil, "serve", "-config", cfg)
+	lines := jsonLines(t, r.stderr)
+	last := lines[len(lines)-1]
+	if r.code != 1 || last["msg"] != "cannot start" || !strings.Contains(fmt.Sprint(last["err"]), "smtp.listen") {
+		t.Fatalf("serve on a busy port with JSON logs: %d %q", r.code, r.stderr)
+	}
+}
