@@ -11,7 +11,7 @@ import (
 // that changes one of them is logged, since it takes effect only after a
 // restart. Everything else (mailboxes, agents, lifecycle, time zone,
 // languages, max_message_bytes, the STARTTLS certificate's content,
-// log_level, admins) is in force at once.
+// log_level, admins, old_keys_valid_for) is in force at once.
 var restartOnly = []struct {
 	key string
 	get func(c *config.Config) any
@@ -20,7 +20,6 @@ var restartOnly = []struct {
 	{"server.hostname", func(c *config.Config) any { return c.Server.Hostname }},
 	{"server.templates_dir", func(c *config.Config) any { return c.Server.TemplatesDir }},
 	{"server.log_format", func(c *config.Config) any { return c.Server.LogFormat }},
-	{"server.old_keys_valid_for", func(c *config.Config) any { return c.Server.OldKeysValidFor }},
 	{"smtp.listen", func(c *config.Config) any { return c.SMTP.Listen }},
 	{"smtp.lmtp_listen", func(c *config.Config) any { return c.SMTP.LMTPListen }},
 	{"smtp.tls_cert_file", func(c *config.Config) any { return c.SMTP.TLSCertFile == "" }},
