@@ -39,7 +39,11 @@ func TestKeysRotate(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, filepath.Join(data, "reply.key")+" does not exist") {
 		t.Fatalf("inject with the key lost: %d %q", r.code, r.stderr)
 	}
-	// ...and keys rotate makes a new one.
+	// ...and so does serve, which does not start.
+	if r := runBin(t, "", nil, "serve", "-config", cfg); r.code != 1 || !strings.Contains(r.stderr, filepath.Join(data, "reply.key")+" does not exist, but the database beside it holds tickets") {
+		t.Fatalf("serve with the key lost: %d %q", r.code, r.stderr)
+	}
+	// keys rotate makes a new one.
 	if r := runBin(t, "", nil, "keys", "rotate", "-config", cfg); r.code != 0 || !strings.Contains(r.stdout, "made a new reply key") {
 		t.Fatalf("keys rotate with no key: %d %q %q", r.code, r.stdout, r.stderr)
 	}
