@@ -41,7 +41,7 @@ func TestIMAPFailureMailsAdminsOncePerIncident(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); gw.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	<-failures
+	await(t, failures, "a failed connection")
 
 	// Due every minute: 29 minutes past the due pass is not yet an incident.
 	e.Clock.Advance(30 * time.Minute)
@@ -68,7 +68,7 @@ func TestIMAPFailureMailsAdminsOncePerIncident(t *testing.T) {
 		}
 	}
 	// Still failing: no second mail.
-	<-failures
+	await(t, failures, "another failed connection")
 	e.Clock.Advance(2 * time.Hour)
 	watch.Check(ctx)
 	if sent := e.Flush(); len(sent) != 0 {
@@ -76,7 +76,7 @@ func TestIMAPFailureMailsAdminsOncePerIncident(t *testing.T) {
 	}
 
 	dv.Start()
-	<-passes
+	await(t, passes, "a pass after Dovecot started")
 	sent = e.Flush()
 	if got := daemontest.To(sent, "it@example.com"); len(got) != 1 || !strings.Contains(string(got[0].Data), "works again") {
 		t.Fatalf("recovery mail: %d of %d", len(got), len(sent))
@@ -96,5 +96,15 @@ func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
+	}
+}
+
+// await waits for the gateway to report something it does by itself.
+func await(t *testing.T, ch chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
