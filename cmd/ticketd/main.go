@@ -99,6 +99,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nThe config file is -config FILE, else $TICKETD_CONFIG, else %s.\n", defaultConfig)
+	fmt.Fprintln(w, "ticketd help COMMAND (or ticketd COMMAND --help) prints its usage and flags.")
 }
 
 // usageLines are the synopses of the subcommands, by flag set name.
