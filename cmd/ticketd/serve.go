@@ -37,6 +37,12 @@ func runServe(env *cmdEnv, args []string) int {
 	if env.getenv("GOGC") != "" {
 		opts.GCPercent = -1 // the admin's GOGC wins
 	}
+	// Signals are ours before anything starts: a SIGHUP during start-up
+	// must not end the process (its default action), and a SIGTERM then
+	// is handled once serving.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	// With log_format = "json" even the reason serve cannot start is a
 	// JSON line, for the collector that reads them.
 	cannotStart := func(err error) int {
@@ -58,9 +64,6 @@ func runServe(env *cmdEnv, args []string) int {
 		}
 	}
 	started := cfg // restart-only settings stay as they were at start
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case err := <-d.Errors():
