@@ -427,5 +427,12 @@ func (c *Config) Summary() string {
 	for _, m := range c.IMAP {
 		fmt.Fprintf(&b, "imap:      %s@%s %s (tls %s) -> %s, then %s\n", m.Username, m.Addr, m.Folder, m.TLS, m.Mailbox, m.After)
 	}
+	if c.HTTP.MetricsListen != "" {
+		fmt.Fprintf(&b, "metrics:   %s/metrics\n", c.HTTP.MetricsListen)
+	}
+	if len(c.Server.Admins) > 0 {
+		fmt.Fprintf(&b, "admins:    %s\n", strings.Join(c.Server.Admins, ", "))
+	}
+	fmt.Fprintf(&b, "logs:      %s, level %s\n", c.Server.LogFormat, c.Server.LogLevel)
 	return b.String()
 }
