@@ -331,3 +331,18 @@ agents = ["ana@example.com"]
 		t.Fatalf("defaults: %+v %+v", c.Server, c.HTTP)
 	}
 }
+
+// The summary says where metrics are served, who gets alerts, and how it logs.
+func TestSummaryShowsOperations(t *testing.T) {
+	c, err := Parse([]byte("[server]\nadmins = [\"it@example.com\"]\nlog_format = \"json\"\n[http]\nmetrics_listen = \"127.0.0.1:9180\"\n"+
+		"[[agents]]\nemail = \"ana@example.com\"\n[[mailboxes]]\naddress = \"soporte@example.com\"\nagents = [\"ana@example.com\"]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Summary()
+	for _, want := range []string{"metrics:   127.0.0.1:9180/metrics", "admins:    it@example.com", "logs:      json, level info"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+}
