@@ -134,6 +134,11 @@ func runCustomersForget(env *cmdEnv, args []string) int {
 	if st == nil {
 		return code
 	}
+	if cfg.Agent(addr) != nil || cfg.Mailbox(addr) != nil {
+		st.Close()
+		fmt.Fprintf(env.stderr, "ticketd customers forget: %s is a configured agent or mailbox, not a customer; remove it from the config first\n", addr)
+		return exitUsage
+	}
 	rep, err := st.Forget(context.Background(), addr)
 	if cerr := st.Close(); err == nil {
 		err = cerr

@@ -114,6 +114,10 @@ func TestCustomersExportAndForget(t *testing.T) {
 		t.Fatal("export holds another customer's data")
 	}
 
+	// An agent is not a customer.
+	if r := runBin(t, "", nil, "customers", "forget", "ana@example.com", "--yes", "-config", cfgPath); r.code != 64 || !strings.Contains(r.stderr, "configured agent") {
+		t.Fatalf("forget an agent: %d %q", r.code, r.stderr)
+	}
 	// forget needs --yes
 	if r := runBin(t, "", nil, "customers", "forget", "carla@cliente.example", "-config", cfgPath); r.code != 64 || !strings.Contains(r.stderr, "--yes") {
 		t.Fatalf("forget without --yes: %d %q", r.code, r.stderr)
