@@ -26,6 +26,10 @@ const (
 	KindNote            OutboxKind = "note"
 	KindAssigned        OutboxKind = "assigned"
 	KindDeliveryFailed  OutboxKind = "delivery_failed"
+	// KindAdminIMAP is a mail to [server] admins about an [[imap]]
+	// account: failing for a while, or working again. It belongs to no
+	// ticket.
+	KindAdminIMAP OutboxKind = "admin_imap"
 )
 
 // ToCustomer tells whether a kind of mail goes to a customer; the others go
@@ -98,6 +102,18 @@ type Params struct {
 	Recipient string `json:"recipient,omitempty"`
 	// CloseAt is when a pending ticket will close (reminders), RFC 3339.
 	CloseAt string `json:"close_at,omitempty"`
+	// IMAP is what an admin alert (KindAdminIMAP) is about.
+	IMAP *IMAPAlert `json:"imap,omitempty"`
+}
+
+// IMAPAlert is an [[imap]] account that failed for a while, or works again.
+type IMAPAlert struct {
+	Account   string    `json:"account"` // username@host:port
+	Folder    string    `json:"folder"`
+	Mailbox   string    `json:"mailbox"`   // the [[mailboxes]] entry it feeds
+	Recovered bool      `json:"recovered"` // false: failing
+	Since     time.Time `json:"since"`     // last successful read (failing) or when it failed (recovered)
+	Error     string    `json:"error,omitempty"`
 }
 
 // Encode returns p as the JSON stored in the outbox row.

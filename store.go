@@ -39,6 +39,7 @@ type Tx interface {
 	SchedulerTx
 	SearchTx
 	IMAPTx
+	AdminTx
 }
 
 // TicketTx reads and writes tickets and their tags.
@@ -140,6 +141,29 @@ type IMAPTx interface {
 	SaveIMAPState(src IMAPSource, s *IMAPState) error
 }
 
+// AdminTx reads what an admin's tasks need: metrics and GDPR requests.
+type AdminTx interface {
+	// CountTickets returns how many tickets the store holds.
+	CountTickets() (int, error)
+	// MetricsCounts counts queued outgoing mail, tickets per status, and
+	// the mails stored after raw mail afterRawID, by source.
+	MetricsCounts(afterRawID int64) (MetricsCounts, error)
+	// CustomerData collects everything stored about an address.
+	CustomerData(addr string) (*CustomerData, error)
+}
+
+// Backuper is a store that can write a consistent copy of itself while
+// it keeps taking mail.
+type Backuper interface {
+	BackupTo(ctx context.Context, path string) error
+}
+
+// Forgetter is a store that can erase an address (a GDPR erasure request)
+// so that no byte of it stays in its files.
+type Forgetter interface {
+	Forget(ctx context.Context, addr string) (ForgetReport, error)
+}
+
 // SearchQuery selects tickets for Search.
 type SearchQuery struct {
 	Text   string // words, a requester address, or a ticket number ("12", "#12")
@@ -152,7 +176,7 @@ type SearchHit struct {
 	Ticket  *Ticket
 	Match   string  // number, requester, text
 	Snippet string  // the matching words in context, marked with [ ]
-	Rank    float64 // lower is better
+	Rank    float64 // BM25 of the best matching message, negated: lower is better
 }
 
 // IMAPSource names one fetched folder: server address, account and folder.

@@ -33,14 +33,22 @@ type Config struct {
 
 // Server holds settings that apply to the whole daemon.
 type Server struct {
-	Hostname              string         `toml:"hostname"`
-	DataDir               string         `toml:"data_dir"`
-	BaseURL               string         `toml:"base_url"`
-	Language              string         `toml:"language"`
-	TimeZone              string         `toml:"time_zone"`
-	TemplatesDir          string         `toml:"templates_dir"`
-	AutoreplyLimitPerHour int            `toml:"autoreply_limit_per_hour"`
-	Location              *time.Location `toml:"-"` // loaded from TimeZone
+	Hostname              string `toml:"hostname"`
+	DataDir               string `toml:"data_dir"`
+	BaseURL               string `toml:"base_url"`
+	Language              string `toml:"language"`
+	TimeZone              string `toml:"time_zone"`
+	TemplatesDir          string `toml:"templates_dir"`
+	AutoreplyLimitPerHour int    `toml:"autoreply_limit_per_hour"`
+	LogFormat             string `toml:"log_format"` // text | json
+	LogLevel              string `toml:"log_level"`  // debug | info | warn | error
+	// Admins are mailed about trouble an admin must fix (an IMAP account
+	// failing for half an hour, and its recovery).
+	Admins []string `toml:"admins"`
+	// OldKeysValidFor is how long a reply key replaced by `keys rotate`
+	// still verifies the addresses it signed.
+	OldKeysValidFor Duration       `toml:"old_keys_valid_for"`
+	Location        *time.Location `toml:"-"` // loaded from TimeZone
 }
 
 // SMTP configures the inbound SMTP and LMTP listeners.
@@ -57,6 +65,8 @@ type SMTP struct {
 // HTTP configures the status page listener.
 type HTTP struct {
 	Listen string `toml:"listen"` // empty disables the status page
+	// MetricsListen serves Prometheus /metrics on its own listener; empty: off.
+	MetricsListen string `toml:"metrics_listen"`
 }
 
 // Outbound configures how outgoing mail leaves the outbox.
@@ -124,6 +134,9 @@ func defaults() *Config {
 			Language:              "es",
 			TimeZone:              "UTC",
 			AutoreplyLimitPerHour: 5,
+			LogFormat:             "text",
+			LogLevel:              "info",
+			OldKeysValidFor:       Duration{180 * 24 * time.Hour},
 		},
 		SMTP: SMTP{
 			Listen:          "127.0.0.1:2525",
@@ -443,6 +456,13 @@ func (c *Config) Summary() string {
 		}
 		fmt.Fprintf(&b, "imap:      %s@%s %s (tls %s%s) -> %s, then %s\n", m.Username, m.Addr, m.Folder, m.TLS, auth, m.Mailbox, m.After)
 	}
+	if c.HTTP.MetricsListen != "" {
+		fmt.Fprintf(&b, "metrics:   %s/metrics\n", c.HTTP.MetricsListen)
+	}
+	if len(c.Server.Admins) > 0 {
+		fmt.Fprintf(&b, "admins:    %s\n", strings.Join(c.Server.Admins, ", "))
+	}
+	fmt.Fprintf(&b, "logs:      %s, level %s\n", c.Server.LogFormat, c.Server.LogLevel)
 	return b.String()
 }
 

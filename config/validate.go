@@ -58,6 +58,22 @@ func (c *Config) validateServer(p *problems) {
 			p.add("server.templates_dir", "%s is not a directory", s.TemplatesDir)
 		}
 	}
+	switch s.LogFormat {
+	case "text", "json":
+	default:
+		p.add("server.log_format", `must be "text" (one key=value line per event) or "json" (one JSON object per line), not %q`, s.LogFormat)
+	}
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("server.log_level", `must be "debug", "info", "warn" or "error", not %q`, s.LogLevel)
+	}
+	for i, a := range s.Admins {
+		if err := checkAddress(a); err != "" {
+			p.add(fmt.Sprintf("server.admins[%d]", i), "%s", err)
+		}
+	}
+	checkPositive(p, "server.old_keys_valid_for", s.OldKeysValidFor)
 	if s.AutoreplyLimitPerHour < 1 {
 		p.add("server.autoreply_limit_per_hour", "must be at least 1, not %d; it caps automatic answers to one sender and stops mail loops", s.AutoreplyLimitPerHour)
 	}
@@ -95,6 +111,13 @@ func (c *Config) validateListeners(p *problems) {
 	if c.HTTP.Listen != "" {
 		if err := checkHostPort(c.HTTP.Listen, "127.0.0.1:8080"); err != "" {
 			p.add("http.listen", `%s; or "" to turn the status page off`, err)
+		}
+	}
+	if m := c.HTTP.MetricsListen; m != "" {
+		if err := checkHostPort(m, "127.0.0.1:9180"); err != "" {
+			p.add("http.metrics_listen", `%s; or "" for no metrics`, err)
+		} else if m == c.HTTP.Listen || m == c.SMTP.Listen {
+			p.add("http.metrics_listen", "%q is already the status page's or SMTP's listener; metrics need their own, e.g. \"127.0.0.1:9180\"", m)
 		}
 	}
 }

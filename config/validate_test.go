@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEachProblemNamesKeyAndLine feeds one mistake at a time, on a known
@@ -283,5 +284,65 @@ func checkProblem(t *testing.T, p Problem, key string, line int, msg string) {
 	t.Helper()
 	if p.Key != key || p.Line != line || !strings.Contains(p.Msg, msg) {
 		t.Errorf("got  %s (key %q, line %d)\nwant key %q, line %d, message containing %q", p, p.Key, p.Line, key, line, msg)
+	}
+}
+
+// The operations keys: log format and level, admins, metrics listener,
+// key validity; each wrong value is named with its line.
+func TestValidateOperationsKeys(t *testing.T) {
+	cfg := `[server]
+log_format = "xml"
+log_level = "loud"
+admins = ["it@example.com", "not an address"]
+old_keys_valid_for = "0s"
+
+[http]
+listen = "127.0.0.1:8080"
+metrics_listen = "127.0.0.1:8080"
+
+[[agents]]
+email = "ana@example.com"
+
+[[mailboxes]]
+address = "soporte@example.com"
+agents = ["ana@example.com"]
+`
+	_, err := Parse([]byte(cfg), "ops.toml")
+	if err == nil {
+		t.Fatal("bad operations keys accepted")
+	}
+	got := err.Error()
+	for _, want := range []string{
+		`ops.toml:2: server.log_format: must be "text"`,
+		`ops.toml:3: server.log_level: must be "debug"`,
+		`ops.toml:4: server.admins[1]: "not an address" is not a plain email address`,
+		`ops.toml:5: server.old_keys_valid_for: must be a duration greater than 0`,
+		`ops.toml:9: http.metrics_listen: "127.0.0.1:8080" is already the status page's`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	c, err := Parse([]byte("[[agents]]\nemail = \"ana@example.com\"\n[[mailboxes]]\naddress = \"soporte@example.com\"\nagents = [\"ana@example.com\"]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.LogFormat != "text" || c.Server.LogLevel != "info" || c.HTTP.MetricsListen != "" || c.Server.OldKeysValidFor.Duration != 180*24*time.Hour || len(c.Server.Admins) != 0 {
+		t.Fatalf("defaults: %+v %+v", c.Server, c.HTTP)
+	}
+}
+
+// The summary says where metrics are served, who gets alerts, and how it logs.
+func TestSummaryShowsOperations(t *testing.T) {
+	c, err := Parse([]byte("[server]\nadmins = [\"it@example.com\"]\nlog_format = \"json\"\n[http]\nmetrics_listen = \"127.0.0.1:9180\"\n"+
+		"[[agents]]\nemail = \"ana@example.com\"\n[[mailboxes]]\naddress = \"soporte@example.com\"\nagents = [\"ana@example.com\"]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Summary()
+	for _, want := range []string{"metrics:   127.0.0.1:9180/metrics", "admins:    it@example.com", "logs:      json, level info"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
 	}
 }

@@ -5,14 +5,12 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -26,8 +24,9 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/intake"
 	"github.com/ticketd/ticketd/mailer"
-	"github.com/ticketd/ticketd/mailer/templates"
+	"github.com/ticketd/ticketd/metrics"
 	"github.com/ticketd/ticketd/oauth"
+	"github.com/ticketd/ticketd/replykeys"
 	"github.com/ticketd/ticketd/smtpd"
 )
 
@@ -62,6 +61,8 @@ type Daemon struct {
 	Desk   *intake.Desk
 	Worker *mailer.Worker
 	SMTP   *smtpd.Server
+	// Metrics is what /metrics serves (on [http] metrics_listen, when set).
+	Metrics *metrics.Metrics
 
 	// Bound addresses (useful when the config says port 0).
 	SMTPAddr net.Addr
@@ -81,44 +82,11 @@ type Daemon struct {
 // DBPath is where the database of a data directory lives.
 func DBPath(dataDir string) string { return store.DBPath(dataDir) }
 
-// LoadKey returns the HMAC key for agent addresses, creating it on first use.
-func LoadKey(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, "reply.key")
-	b, err := os.ReadFile(path)
-	if err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, err
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	// O_EXCL: when two processes start at once, one key wins and both use it.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return key, f.Close()
-}
-
 // Parts are the pieces every subcommand that touches data needs.
 type Parts struct {
 	Store    ticketd.Store
-	Key      []byte
+	Key      []byte // the signing key at start; Keys follows rotations
+	Keys     *replykeys.Ring
 	Desk     *intake.Desk
 	Composer *mailer.Composer
 	Worker   *mailer.Worker
@@ -134,21 +102,26 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	key, err := LoadKey(cfg.Server.DataDir)
+	tpl, err := LoadTemplates(cfg)
 	if err != nil {
 		return nil, err
-	}
-	tpl, err := templates.New(cfg.Server.TemplatesDir)
-	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
 	}
 	st, err := store.Open(cfg.Server.DataDir, store.Options{BusyTimeout: opt.BusyTimeout})
 	if err != nil {
 		return nil, err
 	}
-	p := &Parts{Store: st, Key: key}
+	ring, err := openKeys(cfg.Server.DataDir, st, opt.Log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	key := ring.Signing()
+	p := &Parts{Store: st, Key: key, Keys: ring}
 	p.Desk = intake.New(st, cfg, key, opt.Now, opt.Log)
-	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key}
+	p.Desk.VerifyKeys = func() [][]byte {
+		return ring.Verifying(p.Desk.Now(), p.Desk.Config().Server.OldKeysValidFor.Duration)
+	}
+	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key, SigningKey: ring.Signing}
 	tr := opt.Transport
 	if tr == nil {
 		tr = TransportFor(cfg, opt)
@@ -227,7 +200,12 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 	}
 	log := Redacting(opt.Log)
 	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
-	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log}
+	if d.Metrics, err = newMetrics(parts.Store, d); err != nil {
+		parts.Store.Close()
+		return nil, err
+	}
+	d.Worker.OnSent, d.Worker.OnFailed = d.Metrics.OutboxSent, d.Metrics.OutboxFailed
+	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log, OnSession: d.Metrics.SMTPSession}
 	if cfg.SMTP.TLSCertFile != "" {
 		if err := d.loadCert(cfg); err != nil {
 			parts.Store.Close()

@@ -53,6 +53,11 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait before reconnecting or
 	// retrying a failed delivery (default 1s and 5m).
 	MinBackoff, MaxBackoff time.Duration
+	// OnPass, when set, hears of every pass that read the folder through
+	// to the end (metrics; the admins' alert when passes stop).
+	OnPass func(at time.Time)
+	// OnFailure, when set, hears of every failed connection or pass.
+	OnFailure func(err error)
 }
 
 // Gateway fetches one IMAP folder into intake.
@@ -138,6 +143,9 @@ func (g *Gateway) setUp(idle bool) {
 }
 
 func (g *Gateway) setDown(err error, retry time.Duration) {
+	if g.opt.OnFailure != nil && err != nil {
+		g.opt.OnFailure(err)
+	}
 	step := stepOf(err)
 	if g.up || g.downStep == "" {
 		g.downSince = time.Now()
@@ -214,6 +222,9 @@ func (g *Gateway) session(ctx context.Context) (healthy bool, err error) {
 			return healthy, err
 		}
 		healthy, retry = true, g.opt.MinBackoff
+		if g.opt.OnPass != nil {
+			g.opt.OnPass(g.opt.Now())
+		}
 		if err := g.wait(ctx, c, idle); err != nil {
 			return healthy, err
 		}

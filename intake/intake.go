@@ -49,7 +49,10 @@ type Desk struct {
 	Store ticketd.Store
 	Now   func() time.Time
 	Key   []byte // HMAC key for agent-scoped addresses
-	Log   *slog.Logger
+	// VerifyKeys, when set, returns every key an agent address may be
+	// signed with (after a key rotation); nil means Key alone.
+	VerifyKeys func() [][]byte
+	Log        *slog.Logger
 	// Wake, when set, is called after a commit that queued outgoing mail.
 	Wake func()
 
@@ -101,7 +104,7 @@ func (d *Desk) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
-	m := prepare(cfg, d.Key, env, raw, p, targets, d.Now().UTC())
+	m := prepare(cfg, d.keys(), env, raw, p, targets, d.Now().UTC())
 	var res Result
 	var plans []*Plan
 	err = d.Store.Update(ctx, func(tx ticketd.Tx) error {

@@ -53,7 +53,7 @@ type target struct {
 }
 
 // prepare does every computation a mail needs that reads no database.
-func prepare(cfg *config.Config, key []byte, env Envelope, raw []byte, p *message.Parsed, targets []target, now time.Time) *Mail {
+func prepare(cfg *config.Config, keys [][]byte, env Envelope, raw []byte, p *message.Parsed, targets []target, now time.Time) *Mail {
 	sum := sha256.Sum256(raw)
 	m := &Mail{
 		Env:      env,
@@ -73,11 +73,8 @@ func prepare(cfg *config.Config, key []byte, env Envelope, raw []byte, p *messag
 	from := m.From()
 	for i := range targets {
 		tg := &targets[i]
-		switch tg.addr.Kind {
-		case threading.KindAgent:
-			tg.tagOK = threading.TagEqual(threading.AgentTag(key, tg.addr.Token, from), tg.addr.Tag)
-		case threading.KindNote:
-			tg.tagOK = threading.TagEqual(threading.NoteTag(key, tg.addr.Token, from), tg.addr.Tag)
+		if tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote {
+			tg.tagOK = tagValid(keys, tg.addr.Kind, tg.addr.Token, from, tg.addr.Tag)
 		}
 		// At most: one mail to the customer or the author, one per agent,
 		// and one per #assign.

@@ -118,7 +118,7 @@ func runPlan(t *testing.T, c planCase) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := prepare(cfg, planKey, Envelope{Source: "smtp", From: envFrom, Rcpts: []string{rcpt}}, []byte(raw), p, targets, planNow)
+	m := prepare(cfg, [][]byte{planKey}, Envelope{Source: "smtp", From: envFrom, Rcpts: []string{rcpt}}, []byte(raw), p, targets, planNow)
 	f := &Facts{}
 	if c.status != "" {
 		f.Ticket = &ticketd.Ticket{Number: 42, Token: tok, Mailbox: "soporte@example.com", RequesterAddr: "carla@cliente.example",

@@ -21,7 +21,7 @@ import (
 // are due with a pass over the same tickets when none is due: the cost must
 // follow the work due, not the number of tickets.
 //
-//	go test -tags sqlite_fts5 -run '^$' -bench Pass ./lifecycle/
+//	go test -run '^$' -bench Pass ./lifecycle/
 func BenchmarkPass(b *testing.B) {
 	const total, due = 100_000, 1_000
 	dir := b.TempDir()

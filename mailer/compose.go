@@ -24,6 +24,9 @@ type Composer struct {
 	Config    func() *config.Config
 	Templates *templates.Set
 	Key       []byte // HMAC key for agent reply addresses
+	// SigningKey, when set, returns the key in force (it follows `ticketd
+	// keys rotate`); Key is used when it is nil.
+	SigningKey func() []byte
 }
 
 // Composed is a mail ready to send.
@@ -35,6 +38,9 @@ type Composed struct {
 
 // Compose builds the mail for row o, reading what it needs in tx.
 func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error) {
+	if o.Kind == ticketd.KindAdminIMAP {
+		return c.composeAdmin(o)
+	}
 	cfg := c.Config()
 	params := o.Params
 	tk, err := tx.TicketByNumber(o.Ticket)
@@ -110,8 +116,12 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 		}
 	} else {
 		fromName = mbName
-		replyTo = threading.AgentAddress(mbAddr, tk.Token, threading.AgentTag(c.Key, tk.Token, o.Rcpt))
-		d.NoteAddress = threading.NoteAddress(mbAddr, tk.Token, threading.NoteTag(c.Key, tk.Token, o.Rcpt))
+		key := c.Key
+		if c.SigningKey != nil {
+			key = c.SigningKey()
+		}
+		replyTo = threading.AgentAddress(mbAddr, tk.Token, threading.AgentTag(key, tk.Token, o.Rcpt))
+		d.NoteAddress = threading.NoteAddress(mbAddr, tk.Token, threading.NoteTag(key, tk.Token, o.Rcpt))
 	}
 	rendered, err := c.Templates.Render(templates.Kind(o.Kind), d)
 	if err != nil {

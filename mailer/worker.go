@@ -28,6 +28,9 @@ type Worker struct {
 	Poll time.Duration
 	// Concurrency is how many mails are delivered at once (default 4).
 	Concurrency int
+	// OnSent and OnFailed, when set, hear of each mail delivered or given
+	// up on, after the outcome is recorded (the metrics' counters).
+	OnSent, OnFailed func()
 
 	wake chan struct{}
 }
@@ -181,6 +184,9 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 	now = w.Now()
 	if sendErr == nil {
 		w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
+		if w.OnSent != nil {
+			defer w.OnSent()
+		}
 		return true, w.Store.Update(ctx, func(tx ticketd.Tx) error {
 			if err := tx.MarkSent(o.ID, now); err != nil {
 				return err
@@ -213,6 +219,9 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 		})
 	}
 	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)
+	if w.OnFailed != nil {
+		defer w.OnFailed()
+	}
 	return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
 		if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
 			return err

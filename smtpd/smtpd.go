@@ -38,6 +38,9 @@ type Options struct {
 	// before commit (default: four maximum-size mails, at least 256 MiB).
 	MemoryBudget int64
 	Log          *slog.Logger
+	// OnSession, when set, hears +1 when a session starts and -1 when it
+	// ends (the sessions gauge of the metrics).
+	OnSession func(delta int)
 }
 
 // Server serves SMTP or LMTP on listeners it is given.
@@ -151,6 +154,9 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	s.mu.Lock()
 	s.sessions[ss] = struct{}{}
 	s.mu.Unlock()
+	if s.opt.OnSession != nil {
+		s.opt.OnSession(+1)
+	}
 	return ss, nil
 }
 
@@ -270,6 +276,9 @@ func (ss *session) Logout() error {
 	ss.srv.mu.Lock()
 	delete(ss.srv.sessions, ss)
 	ss.srv.mu.Unlock()
+	if ss.srv.opt.OnSession != nil {
+		ss.srv.opt.OnSession(-1)
+	}
 	return nil
 }
 

@@ -105,7 +105,7 @@ func (h *Handler) buildPage(cfg *config.Config, tk *ticketd.Ticket, msgs []*tick
 		if t.IsZero() {
 			return dateView{}
 		}
-		return dateView{Text: locale.FormatDateTime(t, lang, loc), Machine: t.UTC().Format(time.RFC3339)}
+		return dateView{Text: locale.FormatDateTime(t, lang, loc) + " " + zoneName(t, loc), Machine: t.UTC().Format(time.RFC3339)}
 	}
 
 	var closeDate time.Time
@@ -176,4 +176,22 @@ func splitQuote(m *ticketd.Message) (text, quoted string) {
 		return text, strings.TrimSpace(rest)
 	}
 	return text, full
+}
+
+// zoneName says which time zone a shown time is in: its abbreviation where
+// the zone has one ("CET", "UTC"), else its offset from UTC ("UTC-03:00"),
+// since the customer may live elsewhere.
+func zoneName(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	abbr, off := t.Zone()
+	if abbr != "" && strings.Trim(abbr, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+		return abbr
+	}
+	if off == 0 {
+		return "UTC"
+	}
+	return "UTC" + t.Format("-07:00")
 }

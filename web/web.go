@@ -122,6 +122,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
 		hd.Set("Content-Length", strconv.Itoa(len(css)))
 		rec.Write(css)
+	case path == "/favicon.ico":
+		route = "favicon"
+		hd.Set("Content-Type", "image/x-icon")
+		hd.Set("Cache-Control", "public, max-age=604800")
+		hd.Set("Content-Length", strconv.Itoa(len(favicon)))
+		rec.Write(favicon)
 	case strings.HasPrefix(path, "/t/"):
 		token, rest, _ := strings.Cut(path[len("/t/"):], "/")
 		switch {

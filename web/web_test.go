@@ -506,7 +506,6 @@ func TestEveryMissIsTheSame404(t *testing.T) {
 		fmt.Sprintf("/t/%s/files/%d", tok, files[2]),      // an unverified mail's file
 		fmt.Sprintf("/t/%s/files/%d/x", tok, files[0]),
 		"/t/" + tok + "/other",
-		"/favicon.ico",
 		"/static/ticketd.css",
 		"/healthz/",
 		"/index.html",

@@ -39,7 +39,7 @@ func ticketdBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "ticketd")
-		out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

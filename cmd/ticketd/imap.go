@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ticketd/ticketd/alerts"
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon"
 	"github.com/ticketd/ticketd/imapgw"
@@ -17,7 +18,13 @@ func init() { services = append(services, startIMAP) }
 // startIMAP runs one gateway per [[imap]] entry. Changes to [[imap]] take
 // effect on restart; the size limit follows a reload.
 func startIMAP(d *daemon.Daemon, cfg *config.Config) error {
+	if len(cfg.IMAP) == 0 {
+		return nil
+	}
+	watch := &alerts.IMAPWatch{Store: d.Store, Config: d.Config, Now: d.Desk.Now, Wake: d.Worker.Wake, Log: d.Desk.Log}
 	for i, entry := range cfg.IMAP {
+		account := entry.Username + "@" + entry.Addr
+		passed, failed := watch.Watch(account, entry.Folder, entry.Mailbox, entry.PollInterval.Duration)
 		gw := imapgw.New(entry, imapgw.Options{
 			Desk:            d.Desk,
 			Store:           d.Store,
@@ -25,9 +32,15 @@ func startIMAP(d *daemon.Daemon, cfg *config.Config) error {
 			Tokens:          imapTokens(cfg, i, daemon.Options{Now: d.Desk.Now, Log: d.Desk.Log}),
 			Now:             d.Desk.Now,
 			Log:             d.Desk.Log,
+			OnPass: func(at time.Time) {
+				d.Metrics.IMAPSuccess(account, entry.Folder, at)
+				passed(at)
+			},
+			OnFailure: failed,
 		})
-		d.AddService("imap "+entry.Username+"@"+entry.Addr+" "+entry.Folder, gw.Run)
+		d.AddService("imap "+account+" "+entry.Folder, gw.Run)
 	}
+	d.AddService("imap alerts", watch.Run)
 	return nil
 }
 

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ticketd/ticketd"
+	"math"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/imapgw/imapgwtest"
@@ -46,6 +49,14 @@ func TestServeTakesIMAPMail(t *testing.T) {
 	}
 	if len(daemontest.To(e.Flush(), "carla@cliente.example")) != 1 {
 		t.Error("no acknowledgement for the IMAP mail")
+	}
+	// The pass is on the metrics, as the time it completed.
+	srv := httptest.NewServer(e.D.Metrics.Handler())
+	defer srv.Close()
+	key := fmt.Sprintf(`ticketd_imap_last_success_timestamp_seconds{account=%q,folder="INBOX"}`, imapgwtest.User+"@"+dv.Addr)
+	waitFor(t, key, func() bool { _, ok := scrape(t, srv.URL+"/metrics")[key]; return ok })
+	if v := scrape(t, srv.URL+"/metrics")[key]; math.Abs(v-float64(e.Clock.Now().Unix())) > 60 {
+		t.Errorf("%s = %v, want about %d", key, v, e.Clock.Now().Unix())
 	}
 }
 

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"io"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/daemon"
 	"github.com/ticketd/ticketd/intake"
@@ -21,10 +23,12 @@ func init() {
 func runInject(env *cmdEnv, args []string) int {
 	f := newFlags(env, "inject")
 	to := f.String("to", "", "recipient address (required)")
-	from := f.String("from", "", "envelope sender (optional; empty is the null sender)")
+	from := f.String("from", "", `envelope sender; -from "" is the null sender (a bounce); omitted: taken from Return-Path, else From`)
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
+	fromGiven := false
+	f.Visit(func(fl *flag.Flag) { fromGiven = fromGiven || fl.Name == "from" })
 	if *to == "" {
 		fmt.Fprintln(env.stderr, "ticketd inject: -to ADDRESS is required")
 		return exitUsage
@@ -42,7 +46,11 @@ func runInject(env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "ticketd inject: message larger than smtp.max_message_bytes (%d)\n", cfg.SMTP.MaxMessageBytes)
 		return exitDataErr
 	}
-	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard), BusyTimeout: busyTimeout(env)})
+	if !fromGiven {
+		// Unknown is not the null sender: the headers decide.
+		*from = intake.SenderFromHeaders(raw)
+	}
+	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: newLogger(io.Discard, cfg.Server, nil), BusyTimeout: busyTimeout(env)})
 	if errors.Is(err, ticketd.ErrBusy) {
 		fmt.Fprintln(env.stderr, "ticketd inject: database stayed locked; try again later")
 		return exitTempFail

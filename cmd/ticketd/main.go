@@ -9,18 +9,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"sort"
 	"strings"
-
-	"github.com/ticketd/ticketd/threading"
 
 	// Time zone data in the binary: [server] time_zone must load on minimal
 	// images without /usr/share/zoneinfo.
 	_ "time/tzdata"
 
 	"github.com/ticketd/ticketd/config"
+	"github.com/ticketd/ticketd/daemon"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -63,12 +61,23 @@ func main() {
 }
 
 func run(env *cmdEnv, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(env.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(env.stdout)
 		return exitOK
+	case "-version", "--version":
+		return printVersion(env)
+	case "help":
+		if len(args) == 1 {
+			usage(env.stdout)
+			return exitOK
+		}
+		// "help CMD [SUB]" is "CMD [SUB] --help".
+		args = append(args[1:], "--help")
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -91,6 +100,19 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nThe config file is -config FILE, else $TICKETD_CONFIG, else %s.\n", defaultConfig)
+	fmt.Fprintln(w, "ticketd help COMMAND (or ticketd COMMAND --help) prints its usage and flags.")
+}
+
+// usageLines are the synopses of the subcommands, by flag set name.
+var usageLines = map[string]string{
+	"serve":          "ticketd serve [-config FILE]",
+	"check-config":   "ticketd check-config [-config FILE] [--connect]",
+	"inject":         "ticketd inject -to ADDR [-from ADDR] [-config FILE] < mail.eml",
+	"tickets list":   "ticketd tickets list [--status S] [--limit N] [--json] [-config FILE]",
+	"tickets show":   "ticketd tickets show N [--json] [-config FILE]",
+	"tickets search": "ticketd tickets search QUERY [--status S] [--limit N] [--json] [-config FILE]\n  QUERY: words, a requester address, or a ticket number",
+	"sweep":          "ticketd sweep [--now RFC3339] [--dry-run] [-config FILE]",
+	"version":        "ticketd version",
 }
 
 // flags is a flag set that also accepts flags after positional arguments
@@ -106,11 +128,41 @@ func newFlags(env *cmdEnv, name string) *flags {
 	fs.SetOutput(env.stderr)
 	f := &flags{FlagSet: fs, env: env}
 	f.config = fs.String("config", "", "config file (default $TICKETD_CONFIG, else "+defaultConfig+")")
+	fs.Usage = func() {
+		w := fs.Output()
+		line := usageLines[name]
+		if line == "" {
+			line = "ticketd " + name
+		}
+		fmt.Fprintf(w, "usage: %s\n\nflags:\n", line)
+		fs.PrintDefaults()
+	}
 	return f
 }
 
-// parse returns the positional arguments, or an exit code when parsing failed.
+// isHelp reports whether arg asks for help, as the flag package reads it.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help":
+		return true
+	}
+	return false
+}
+
+// parse returns the positional arguments, or an exit code when parsing
+// failed or help was asked for (printed to standard output: it is the
+// answer, not an error).
 func (f *flags) parse(args []string) ([]string, int, bool) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if isHelp(a) {
+			f.SetOutput(f.env.stdout)
+			f.Usage()
+			return nil, exitOK, false
+		}
+	}
 	var pos []string
 	for {
 		if err := f.Parse(args); err != nil {
@@ -156,16 +208,20 @@ func (f *flags) missingHint(err error) string {
 	return " (give -config FILE or set TICKETD_CONFIG; config.example.toml is a starting point)"
 }
 
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(threading.NewRedactingHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})))
-}
-
 func init() {
-	commands["version"] = command{"print the version", func(env *cmdEnv, args []string) int {
-		fmt.Fprintf(env.stdout, "ticketd %s\n", version)
-		return exitOK
+	commands["version"] = command{"print the version (also ticketd --version)", func(env *cmdEnv, args []string) int {
+		f := newFlags(env, "version")
+		if _, code, ok := f.parse(args); !ok {
+			return code
+		}
+		return printVersion(env)
 	}}
 	commands["check-config"] = command{"validate the config file and print a summary", runCheckConfig}
+}
+
+func printVersion(env *cmdEnv) int {
+	fmt.Fprintf(env.stdout, "ticketd %s\n", version)
+	return exitOK
 }
 
 func runCheckConfig(env *cmdEnv, args []string) int {
@@ -177,6 +233,12 @@ func runCheckConfig(env *cmdEnv, args []string) int {
 	cfg, err := config.Load(f.configPath())
 	if err != nil {
 		fmt.Fprintf(env.stderr, "%s\n", strings.TrimRight(err.Error(), "\n")+f.missingHint(err))
+		return exitConfig
+	}
+	// The templates as serve loads them: an override it would refuse
+	// must fail here too.
+	if _, err := daemon.LoadTemplates(cfg); err != nil {
+		fmt.Fprintf(env.stderr, "%s: %v\n", f.configPath(), err)
 		return exitConfig
 	}
 	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())

@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/ticketd/ticketd"
 )
 
 func init() {
@@ -23,7 +24,7 @@ type searchHitJSON struct {
 
 func runTicketsSearch(env *cmdEnv, args []string) int {
 	f := newFlags(env, "tickets search")
-	status := f.String("status", "", "only tickets with this status (nuevo, pendiente, abierto, cerrado)")
+	status := f.String("status", "", "only tickets with this status (nuevo, pendiente, abierto, cerrado; or new, pending, open, closed)")
 	limit := f.Int("limit", 50, "at most N tickets")
 	asJSON := f.Bool("json", false, "print a JSON array")
 	pos, code, ok := f.parse(args)
@@ -35,10 +36,10 @@ func runTicketsSearch(env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "usage: ticketd tickets search QUERY [--status S] [--limit N] [--json]\n  QUERY: words, a requester address, or a ticket number")
 		return exitUsage
 	}
-	if !validStatus(env, "tickets search", *status) {
+	if !validStatus(env, "tickets search", status) {
 		return exitUsage
 	}
-	st, code := openStore(f)
+	st, cfg, code := openStore(f)
 	if st == nil {
 		return code
 	}
@@ -56,7 +57,7 @@ func runTicketsSearch(env *cmdEnv, args []string) int {
 			return err
 		}
 		for _, h := range hits {
-			j, err := loadTicketJSON(tx, h.Ticket, false)
+			j, err := loadTicketJSON(tx, cfg, h.Ticket, false)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,26 +31,39 @@ func runServe(env *cmdEnv, args []string) int {
 	if !ok {
 		return exitConfig
 	}
-	log := newLogger(env.stderr)
+	level := new(slog.LevelVar)
+	log := newLogger(env.stderr, cfg.Server, level)
 	opts := daemon.Options{Log: log}
 	if env.getenv("GOGC") != "" {
 		opts.GCPercent = -1 // the admin's GOGC wins
 	}
-	d, err := daemon.Start(cfg, opts)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
-		return exitFailure
-	}
-	for _, start := range services {
-		if err := start(d, cfg); err != nil {
-			fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
-			shutdown(d)
-			return exitFailure
-		}
-	}
+	// Signals are ours before anything starts: a SIGHUP during start-up
+	// must not end the process (its default action), and a SIGTERM then
+	// is handled once serving.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// With log_format = "json" even the reason serve cannot start is a
+	// JSON line, for the collector that reads them.
+	cannotStart := func(err error) int {
+		if cfg.Server.LogFormat == "json" {
+			log.Error("cannot start", "err", err)
+		} else {
+			fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
+		}
+		return exitFailure
+	}
+	d, err := daemon.Start(cfg, opts)
+	if err != nil {
+		return cannotStart(err)
+	}
+	for _, start := range services {
+		if err := start(d, cfg); err != nil {
+			shutdown(d)
+			return cannotStart(err)
+		}
+	}
+	started := cfg // restart-only settings stay as they were at start
 	for {
 		select {
 		case err := <-d.Errors():
@@ -64,7 +78,11 @@ func runServe(env *cmdEnv, args []string) int {
 					log.Error("config reload failed; keeping the running config", "errors", strings.TrimSpace(err.Error()))
 					continue
 				}
+				for _, key := range needRestart(started, newCfg) {
+					log.Warn("config reload: setting changed but needs a restart; the old value stays in force", "setting", key)
+				}
 				d.Reload(newCfg)
+				level.Set(logLevel(newCfg.Server.LogLevel))
 				log.Info("config reloaded", "mailboxes", len(newCfg.Mailboxes), "agents", len(newCfg.Agents))
 				continue
 			}

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon"
@@ -48,7 +49,7 @@ func runSweep(env *cmdEnv, args []string) int {
 	if !ok {
 		return exitConfig
 	}
-	log := newLogger(env.stderr)
+	log := newLogger(env.stderr, cfg.Server, nil)
 	parts, err := daemon.OpenParts(cfg, daemon.Options{Log: log})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
@@ -67,6 +68,9 @@ func runSweep(env *cmdEnv, args []string) int {
 	}
 	for _, a := range acts {
 		fmt.Fprintln(env.stdout, a.String())
+	}
+	if *dryRun && len(acts) == 0 && err == nil {
+		fmt.Fprintln(env.stdout, "nothing due")
 	}
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ticketd sweep: %v\n", err)

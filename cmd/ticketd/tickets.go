@@ -6,17 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ticketd/ticketd"
+	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/store"
 )
 
 func init() {
-	commands["tickets"] = command{"list, show (and search) tickets: tickets list|show N", runTickets}
+	commands["tickets"] = command{"list, show and search tickets: tickets list|show N|search QUERY", runTickets}
 }
 
 // ticketSubcommands can be extended by other files (search).
@@ -26,44 +28,74 @@ var ticketSubcommands = map[string]func(env *cmdEnv, args []string) int{
 }
 
 func runTickets(env *cmdEnv, args []string) int {
+	return runGroup(env, "tickets", ticketSubcommands, args)
+}
+
+// runGroup runs a subcommand of a command group (tickets, keys,
+// customers): "GROUP --help" and "GROUP help [SUB]" answer on stdout.
+func runGroup(env *cmdEnv, group string, subs map[string]func(*cmdEnv, []string) int, args []string) int {
+	groupUsage := func(w io.Writer) {
+		names := make([]string, 0, len(subs))
+		for n := range subs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(w, "usage:")
+		for _, n := range names {
+			line := usageLines[group+" "+n]
+			if line == "" {
+				line = "ticketd " + group + " " + n
+			}
+			fmt.Fprintf(w, "  %s\n", strings.SplitN(line, "\n", 2)[0])
+		}
+		fmt.Fprintf(w, "\nticketd help %s SUBCOMMAND tells more.\n", group)
+	}
 	if len(args) == 0 {
-		fmt.Fprintln(env.stderr, "usage: ticketd tickets list [--status S] [--limit N] [--json] | show N [--json]")
+		groupUsage(env.stderr)
 		return exitUsage
 	}
-	sub, ok := ticketSubcommands[args[0]]
+	if isHelp(args[0]) || args[0] == "help" {
+		if args[0] == "help" && len(args) > 1 && subs[args[1]] != nil {
+			return subs[args[1]](env, []string{"--help"})
+		}
+		groupUsage(env.stdout)
+		return exitOK
+	}
+	sub, ok := subs[args[0]]
 	if !ok {
-		fmt.Fprintf(env.stderr, "ticketd tickets: unknown subcommand %q\n", args[0])
+		fmt.Fprintf(env.stderr, "ticketd %s: unknown subcommand %q\n\n", group, args[0])
+		groupUsage(env.stderr)
 		return exitUsage
 	}
 	return sub(env, args[1:])
 }
 
 // openStore opens the configured database for reading and writing.
-func openStore(f *flags) (ticketd.Store, int) {
+func openStore(f *flags) (ticketd.Store, *config.Config, int) {
 	cfg, ok := f.loadConfig()
 	if !ok {
-		return nil, exitConfig
+		return nil, nil, exitConfig
 	}
 	st, err := store.Open(cfg.Server.DataDir, store.Options{})
 	if err != nil {
 		fmt.Fprintf(f.env.stderr, "ticketd: %v\n", err)
-		return nil, exitTempFail
+		return nil, nil, exitTempFail
 	}
-	return st, 0
+	return st, cfg, 0
 }
 
 func runTicketsList(env *cmdEnv, args []string) int {
 	f := newFlags(env, "tickets list")
-	status := f.String("status", "", "only tickets with this status (nuevo, pendiente, abierto, cerrado)")
+	status := f.String("status", "", "only tickets with this status (nuevo, pendiente, abierto, cerrado; or new, pending, open, closed)")
 	limit := f.Int("limit", 0, "at most N tickets (default all)")
 	asJSON := f.Bool("json", false, "print a JSON array")
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
-	if !validStatus(env, "tickets list", *status) {
+	if !validStatus(env, "tickets list", status) {
 		return exitUsage
 	}
-	st, code := openStore(f)
+	st, cfg, code := openStore(f)
 	if st == nil {
 		return code
 	}
@@ -75,7 +107,7 @@ func runTicketsList(env *cmdEnv, args []string) int {
 			return err
 		}
 		for _, tk := range tks {
-			j, err := loadTicketJSON(tx, tk, *asJSON)
+			j, err := loadTicketJSON(tx, cfg, tk, *asJSON)
 			if err != nil {
 				return err
 			}
@@ -119,7 +151,7 @@ func runTicketsShow(env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "ticketd tickets show: %q is not a ticket number\n", pos[0])
 		return exitUsage
 	}
-	st, code := openStore(f)
+	st, cfg, code := openStore(f)
 	if st == nil {
 		return code
 	}
@@ -130,7 +162,7 @@ func runTicketsShow(env *cmdEnv, args []string) int {
 		if err != nil {
 			return err
 		}
-		j, err = loadTicketJSON(tx, tk, true)
+		j, err = loadTicketJSON(tx, cfg, tk, true)
 		return err
 	})
 	if errors.Is(err, ticketd.ErrNotFound) {
@@ -200,7 +232,10 @@ type eventJSON struct {
 	Detail string    `json:"detail"`
 }
 
-func loadTicketJSON(tx ticketd.Tx, tk *ticketd.Ticket, full bool) (ticketJSON, error) {
+// loadTicketJSON builds a ticket's JSON. An agent's messages carry the
+// agent's configured name (what customers see), not whatever the agent's
+// mail client put in From.
+func loadTicketJSON(tx ticketd.Tx, cfg *config.Config, tk *ticketd.Ticket, full bool) (ticketJSON, error) {
 	j := ticketJSON{
 		Number: tk.Number, Token: tk.Token, Status: string(tk.Status), Subject: tk.Subject, Mailbox: tk.Mailbox,
 		Requester: tk.RequesterAddr, RequesterName: tk.RequesterName,
@@ -219,15 +254,7 @@ func loadTicketJSON(tx ticketd.Tx, tk *ticketd.Ticket, full bool) (ticketJSON, e
 		return j, err
 	}
 	for _, m := range msgs {
-		mj := messageJSON{
-			ID: m.ID, Author: string(m.Author), From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
-			Text: m.NewText, FullText: m.Text, CutFlagged: m.CutFlagged, Internal: m.Internal, Automatic: m.Automatic,
-			Unverified: m.Unverified, Outsider: m.Outsider, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
-		}
-		for _, a := range m.Attachments {
-			mj.Attachments = append(mj.Attachments, attachmentJSON{ID: a.ID, Name: a.Filename, Size: a.Size, ContentType: a.ContentType})
-		}
-		j.Messages = append(j.Messages, mj)
+		j.Messages = append(j.Messages, messageToJSON(cfg, m))
 	}
 	evs, err := tx.Events(tk.Number)
 	if err != nil {
@@ -307,11 +334,36 @@ func dash(s string) string {
 	return s
 }
 
-// validStatus accepts "" (any) or a status key, and says which keys exist.
-func validStatus(env *cmdEnv, cmd, status string) bool {
-	if status == "" || ticketd.Status(status).Valid() {
+// statusNames are the English names --status also takes.
+var statusNames = map[string]string{"new": "nuevo", "pending": "pendiente", "open": "abierto", "closed": "cerrado"}
+
+// validStatus accepts "" (any), a status key or its English name (which it
+// turns into the key), and says which names exist.
+func validStatus(env *cmdEnv, cmd string, status *string) bool {
+	s := strings.ToLower(strings.TrimSpace(*status))
+	if key, ok := statusNames[s]; ok {
+		s = key
+	}
+	if s == "" || ticketd.Status(s).Valid() {
+		*status = s
 		return true
 	}
-	fmt.Fprintf(env.stderr, "ticketd %s: unknown status %q (use nuevo, pendiente, abierto or cerrado)\n", cmd, status)
+	fmt.Fprintf(env.stderr, "ticketd %s: unknown status %q (use nuevo, pendiente, abierto or cerrado, or new, pending, open, closed)\n", cmd, *status)
 	return false
+}
+
+// messageToJSON is one message of the JSON contract.
+func messageToJSON(cfg *config.Config, m *ticketd.Message) messageJSON {
+	mj := messageJSON{
+		ID: m.ID, Author: string(m.Author), From: m.FromAddr, FromName: m.FromName, MessageID: m.MessageID, Subject: m.Subject,
+		Text: m.NewText, FullText: m.Text, CutFlagged: m.CutFlagged, Internal: m.Internal, Automatic: m.Automatic,
+		Unverified: m.Unverified, Outsider: m.Outsider, ParseError: m.ParseError, CreatedAt: m.CreatedAt, Attachments: []attachmentJSON{},
+	}
+	if a := cfg.Agent(m.FromAddr); m.Author == ticketd.AuthorAgent && a != nil && a.Name != "" {
+		mj.FromName = a.Name
+	}
+	for _, a := range m.Attachments {
+		mj.Attachments = append(mj.Attachments, attachmentJSON{ID: a.ID, Name: a.Filename, Size: a.Size, ContentType: a.ContentType})
+	}
+	return mj
 }

@@ -1,9 +1,7 @@
 package sqlite
 
 import (
-	"database/sql"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -11,7 +9,7 @@ import (
 )
 
 // Search finds tickets by number, by requester address, or by words in the
-// subjects and texts of their messages (FTS5, ranked by bm25, one hit per
+// subjects and texts of their messages (FTS4, ranked by BM25, one hit per
 // ticket with the snippet of its best message). Number and address matches
 // come first.
 func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
@@ -51,31 +49,9 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 	}
 	match := ftsQuery(text)
 	if match != "" {
-		type row struct {
-			ticket  int64
-			rank    float64
-			snippet string
-		}
-		rows, err := t.query(`SELECT m.ticket, s.rank, snippet(message_search, -1, '[', ']', '…', 12)
-			 FROM message_search s JOIN messages m ON m.id = s.rowid
-			 WHERE message_search MATCH ? ORDER BY s.rank LIMIT ?`, match, q.Limit*20)
+		found, err := t.searchText(match, q.Limit*20)
 		if err != nil {
-			return nil, wrapErr("search text", err)
-		}
-		var found []row
-		for rows.Next() {
-			var r row
-			var snip sql.NullString
-			if err := rows.Scan(&r.ticket, &r.rank, &snip); err != nil {
-				rows.Close()
-				return nil, wrapErr("search text", err)
-			}
-			r.snippet = strings.Join(strings.Fields(snip.String), " ")
-			found = append(found, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, wrapErr("search text", err)
+			return nil, err
 		}
 		for _, r := range found {
 			if seen[r.ticket] {
@@ -99,9 +75,10 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 	return hits, nil
 }
 
-// ftsQuery turns what a user typed into an FTS5 query: every word must
-// appear (as a prefix, so "factura" finds "facturas"); FTS5 syntax in the
-// input is taken literally, never interpreted.
+// ftsQuery turns what a user typed into an FTS4 query: every word must
+// appear (as a prefix, so "factura" finds "facturas"); FTS syntax in the
+// input is taken literally, never interpreted (a word is a quoted phrase,
+// and quotes never survive into it).
 func ftsQuery(s string) string {
 	var terms []string
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool {
@@ -111,7 +88,7 @@ func ftsQuery(s string) string {
 		if w == "" {
 			continue
 		}
-		terms = append(terms, fmt.Sprintf(`"%s"*`, strings.ReplaceAll(w, `"`, `""`)))
+		terms = append(terms, `"`+w+`*"`)
 	}
 	return strings.Join(terms, " ")
 }

@@ -40,7 +40,7 @@ func (t *Tx) indexSearchBatch() (int, error) {
 	if to <= from {
 		return 0, nil
 	}
-	res, err := t.exec("index messages", `INSERT INTO message_search(rowid, subject, new_text)
+	res, err := t.exec("index messages", `INSERT INTO message_fts(docid, subject, new_text)
 		SELECT id, subject, new_text FROM messages WHERE id > ? AND id <= ? ORDER BY id`, from, to)
 	if err != nil {
 		return 0, err

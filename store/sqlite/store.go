@@ -127,8 +127,10 @@ const driverName = "sqlite3_ticketd"
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
-		return err
+		if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
+			return err
+		}
+		return registerSearchFuncs(c)
 	}})
 }
 
@@ -208,6 +210,12 @@ func (s *Store) migrate() error {
 		if n > 0 {
 			tx.Rollback()
 			continue
+		}
+		if before := beforeMigration[v]; before != nil {
+			if err := before(tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("store: migration %s: %w", base, err)
+			}
 		}
 		body, _ := migrations.ReadFile(name)
 		if _, err := tx.Exec(string(body)); err != nil {
@@ -455,3 +463,13 @@ var (
 	_ ticketd.Store = (*Store)(nil)
 	_ ticketd.Tx    = (*Tx)(nil)
 )
+
+// update and view are Update and View for this package's own code, which
+// needs the SQLite transaction itself.
+func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
+	return s.Update(ctx, func(t ticketd.Tx) error { return fn(t.(*Tx)) })
+}
+
+func (s *Store) view(ctx context.Context, fn func(*Tx) error) error {
+	return s.View(ctx, func(t ticketd.Tx) error { return fn(t.(*Tx)) })
+}

@@ -28,3 +28,18 @@ func TestContract(t *testing.T) {
 		}
 	})
 }
+
+func openTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func newTicket(tx *Tx, token string) (*ticketd.Ticket, error) {
+	return storetest.NewTicket(tx, token, "c@x.example")
+}

@@ -535,9 +535,11 @@ func testSearch(t *testing.T, open Opener) {
 		}
 		return nil
 	})
+	// An engine may index in the background too; together they index
+	// each message once, and the search below sees them all.
 	n, err := s.IndexSearch(context.Background())
-	if err != nil || n != 250 {
-		t.Fatalf("IndexSearch = %d, %v; want 250", n, err)
+	if err != nil || n > 250 {
+		t.Fatalf("IndexSearch = %d, %v; want at most 250", n, err)
 	}
 	if n, _ := s.IndexSearch(context.Background()); n != 0 {
 		t.Fatalf("second IndexSearch indexed %d again", n)

@@ -8,30 +8,14 @@ CREATE INDEX tickets_remind_due ON tickets(lower(mailbox), pending_since)
 CREATE INDEX tickets_close_due ON tickets(lower(mailbox), reminder_sent_at)
 	WHERE status = 'pendiente' AND reminder_sent_at IS NOT NULL;
 
--- Search for agents: words in messages' subjects and new text (quotes cut),
--- accents ignored. External content: the text lives once, in messages.
-CREATE VIRTUAL TABLE message_search USING fts5(
-	subject, new_text,
-	content = 'messages', content_rowid = 'id',
-	tokenize = 'unicode61 remove_diacritics 2'
-);
+-- Search for agents: how far the search index reaches. The index itself
+-- is made by 0004_search_fts4.sql (this migration once made an FTS5 table,
+-- which needs a build tag; 0004 moves databases that have it to FTS4).
 -- Indexing runs in the background, in batches, off the path of the 250
 -- (Store.IndexSearch): indexing each mail inside its own commit cost about
--- 15 % of ingest throughput. search_state says how far the index reaches;
--- updates and deletes touch the index only for rows it already holds.
+-- 15 % of ingest throughput.
 CREATE TABLE search_state (
 	id               INTEGER PRIMARY KEY CHECK (id = 1),
 	indexed_through  INTEGER NOT NULL
 );
 INSERT INTO search_state(id, indexed_through) VALUES (1, (SELECT COALESCE(MAX(id), 0) FROM messages));
-CREATE TRIGGER message_search_delete AFTER DELETE ON messages
-	WHEN old.id <= (SELECT indexed_through FROM search_state) BEGIN
-	INSERT INTO message_search(message_search, rowid, subject, new_text) VALUES ('delete', old.id, old.subject, old.new_text);
-END;
-CREATE TRIGGER message_search_update AFTER UPDATE OF subject, new_text ON messages
-	WHEN old.id <= (SELECT indexed_through FROM search_state) BEGIN
-	INSERT INTO message_search(message_search, rowid, subject, new_text) VALUES ('delete', old.id, old.subject, old.new_text);
-	INSERT INTO message_search(rowid, subject, new_text) VALUES (new.id, new.subject, new.new_text);
-END;
--- Index what was stored before this migration.
-INSERT INTO message_search(message_search) VALUES ('rebuild');
