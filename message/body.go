@@ -1,0 +1,121 @@
+package message
+
+import (
+	"strings"
+
+	"github.com/jhillyerd/enmime/v2"
+)
+
+// This file holds what makes the body read as its client wrote it: which
+// parts are the body (not attachments), format=flowed, and the Content-ID
+// that ties an inline image to its place in the HTML.
+
+// isBodyPart tells a text part that is the mail's body, marked
+// `Content-Disposition: inline` as mutt, go-message and others write it,
+// from a file: a body has no file name and is what enmime read as the text
+// or the HTML.
+func isBodyPart(env *enmime.Envelope, p *enmime.Part) bool {
+	if p.Disposition == "attachment" || p.FileName != "" {
+		return false
+	}
+	switch p.ContentType {
+	case "text/plain":
+		return len(p.Content) == 0 || strings.Contains(env.Text, string(p.Content))
+	case "text/html":
+		return len(p.Content) == 0 || strings.Contains(env.HTML, string(p.Content))
+	}
+	return false
+}
+
+// isInline tells a part shown inside the body (a pasted screenshot) from an
+// attached file: Outlook writes no Content-Disposition at all, only a
+// Content-ID inside multipart/related; Apple Mail and Thunderbird write
+// "inline".
+func isInline(p *enmime.Part) bool {
+	return p.Disposition == "inline" || p.Disposition == "" && p.ContentID != ""
+}
+
+// textBodyPart is the part enmime read env.Text from, when there is one
+// (the first text/plain that is not an attachment).
+func textBodyPart(env *enmime.Envelope) *enmime.Part {
+	if env.Root == nil {
+		return nil
+	}
+	return env.Root.DepthMatchFirst(func(p *enmime.Part) bool {
+		return p.ContentType == "text/plain" && p.Disposition != "attachment"
+	})
+}
+
+// unflow decodes text as RFC 3676 format=flowed when its part says so, so
+// that soft line breaks (Thunderbird's) are gone before quote cutting,
+// storing and relaying.
+func unflow(env *enmime.Envelope, text string) string {
+	tp := textBodyPart(env)
+	if tp == nil || !strings.EqualFold(strings.Trim(tp.ContentTypeParams["format"], `"' `), "flowed") {
+		return text
+	}
+	delsp := strings.EqualFold(strings.Trim(tp.ContentTypeParams["delsp"], `"' `), "yes")
+	return DecodeFlowed(text, delsp)
+}
+
+// DecodeFlowed joins the soft line breaks of RFC 3676 text: a line that
+// ends in a space continues on the next line of the same quote depth. With
+// delsp, that space is deleted (it was added only to mark the break).
+// Space-stuffing is undone, and the signature separator "-- " is never a
+// soft break.
+func DecodeFlowed(text string, delsp bool) string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	lines := strings.Split(text, "\n")
+	var out []string
+	var para strings.Builder
+	open := false // para holds a flowed line waiting for its continuation
+	depth := 0
+	flush := func() {
+		if open {
+			out = append(out, para.String())
+			para.Reset()
+			open = false
+		}
+	}
+	for _, l := range lines {
+		d := 0
+		for d < len(l) && l[d] == '>' {
+			d++
+		}
+		body := l[d:]
+		if strings.HasPrefix(body, " ") {
+			body = body[1:] // space-stuffed, or the space after the quote marks
+		}
+		sig := body == "-- "
+		if open && (d != depth || sig) {
+			// A change of quote depth ends a paragraph (RFC 3676 4.5), and
+			// a signature separator always starts its own line.
+			flush()
+		}
+		prefix := ""
+		if d > 0 {
+			prefix = strings.Repeat(">", d) + " "
+		}
+		if !open {
+			para.WriteString(prefix)
+		}
+		flowed := strings.HasSuffix(body, " ") && !sig
+		if flowed && delsp {
+			body = body[:len(body)-1]
+		}
+		para.WriteString(body)
+		if flowed {
+			open, depth = true, d
+			continue
+		}
+		if sig {
+			out = append(out, para.String())
+		} else {
+			out = append(out, strings.TrimRight(para.String(), " "))
+		}
+		para.Reset()
+		open = false
+	}
+	flush()
+	return strings.Join(out, "\n")
+}
