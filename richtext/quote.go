@@ -1,0 +1,204 @@
+package richtext
+
+import (
+	"regexp"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"github.com/ticketd/ticketd/threading"
+)
+
+// How each client marks the history it appends to a reply. Two shapes:
+// a container that holds the quote (removed alone, so a bottom-posted
+// answer below it stays), and a header that starts the history (removed
+// with everything after it: Outlook puts the quoted mail after its header,
+// not inside it).
+const (
+	notQuote = iota
+	quoteBlock
+	historyStart
+)
+
+// reHeaderFrom is the first line of Outlook's header block ("From:",
+// "De:", "Von:", "Da:", "Van:" ... in bold).
+var reHeaderFrom = regexp.MustCompile(`(?i)^(from|de|von|da|van|od|fra|från|expéditeur)\s*:`)
+
+func quoteKind(n *html.Node) int {
+	if n.Type != html.ElementNode {
+		return notQuote
+	}
+	id := attr(n, "id")
+	switch {
+	// Gmail (and Gmail-like webmails): the attribution and the quote.
+	case hasClass(n, "gmail_quote") || hasClass(n, "gmail_quote_container"):
+		return quoteBlock
+	// Thunderbird: the attribution above its blockquote.
+	case hasClass(n, "moz-cite-prefix"):
+		return quoteBlock
+	// Apple Mail, Thunderbird, and most clients since: <blockquote type=cite>.
+	case n.DataAtom == atom.Blockquote && strings.EqualFold(attr(n, "type"), "cite"):
+		return quoteBlock
+	// Yahoo: <div id="yahoo_quoted_123" class="yahoo_quoted">, or with a
+	// "ydp..." prefix.
+	case hasClass(n, "yahoo_quoted") || strings.HasPrefix(id, "yahoo_quoted"):
+		return quoteBlock
+	// Outlook on the web and the new Outlook: the header after <hr>.
+	case id == "divRplyFwdMsg" || id == "appendonsend":
+		return historyStart
+	// Outlook for Windows and Mac: a top border over "From: ... Sent: ...".
+	case n.DataAtom == atom.Div && strings.Contains(strings.ToLower(attr(n, "style")), "border-top") &&
+		reHeaderFrom.MatchString(firstLine(n)):
+		return historyStart
+	}
+	return notQuote
+}
+
+// cutQuotes removes the quoted history from body and reports whether it
+// found any. A forwarded mail is content, not history: it stays.
+func cutQuotes(body *html.Node) bool {
+	var blocks []*html.Node
+	var start *html.Node
+	walk(body, func(n *html.Node) bool {
+		if start != nil {
+			return false
+		}
+		switch quoteKind(n) {
+		case quoteBlock:
+			if !threading.IsForwardMarker(firstLine(n)) {
+				blocks = append(blocks, n)
+			}
+			return false
+		case historyStart:
+			start = n
+			return false
+		}
+		return true
+	})
+	for _, n := range blocks {
+		removeAttributionBefore(n)
+		remove(n)
+	}
+	if start != nil {
+		cutFrom(body, start)
+	}
+	return len(blocks) > 0 || start != nil
+}
+
+// removeAttributionBefore removes an attribution written just above a
+// quote instead of inside it (Apple Mail's <div>On ..., X wrote:</div>), so
+// none is left without its quote.
+func removeAttributionBefore(n *html.Node) {
+	p := n.PrevSibling
+	for p != nil && blank(p) {
+		p = p.PrevSibling
+	}
+	if p == nil || quoteKind(p) != notQuote {
+		return
+	}
+	if threading.IsAttribution(strings.Join(strings.Fields(textOf(p)), " ")) {
+		for q := n.PrevSibling; q != p; {
+			prev := q.PrevSibling
+			remove(q)
+			q = prev
+		}
+		remove(p)
+	}
+}
+
+// cutFrom removes n and everything after it in document order, with the
+// rule Outlook draws above it.
+func cutFrom(body, n *html.Node) {
+	for a := n; a != nil && a != body; a = a.Parent {
+		for s := a.NextSibling; s != nil; s = a.NextSibling {
+			remove(s)
+		}
+	}
+	p := n.PrevSibling
+	for p != nil && blank(p) && p.DataAtom != atom.Hr {
+		p = p.PrevSibling
+	}
+	if p != nil && p.DataAtom == atom.Hr {
+		remove(p)
+	}
+	remove(n)
+}
+
+// removeCommands removes the agent command lines at the top of the body:
+// each first text that starts with "#", up to its line break.
+func removeCommands(body *html.Node) {
+	for i := 0; i < 64; i++ {
+		n := firstText(body)
+		if n == nil {
+			return
+		}
+		t := strings.TrimLeft(n.Data, " \t\r\n\u00a0")
+		if !strings.HasPrefix(t, "#") {
+			return
+		}
+		if nl := strings.IndexByte(t, '\n'); nl >= 0 && strings.TrimSpace(t[nl:]) != "" {
+			n.Data = t[nl+1:] // a <pre> or plain text run: only the line goes
+			continue
+		}
+		next := n.NextSibling
+		parent := n.Parent
+		remove(n)
+		if next != nil && next.DataAtom == atom.Br {
+			remove(next)
+		}
+		// Elements the line leaves empty go too, so no blank line stays.
+		for parent != nil && parent != body && blank(parent) {
+			up := parent.Parent
+			remove(parent)
+			parent = up
+		}
+	}
+}
+
+// firstText is the first text node that shows something.
+func firstText(n *html.Node) *html.Node {
+	var found *html.Node
+	walk(n, func(c *html.Node) bool {
+		if found != nil {
+			return false
+		}
+		if c.Type == html.ElementNode && (c.DataAtom == atom.Script || c.DataAtom == atom.Style || c.DataAtom == atom.Head) {
+			return false
+		}
+		if c.Type == html.TextNode && !blank(c) {
+			found = c
+		}
+		return found == nil
+	})
+	return found
+}
+
+// reHidden matches inline styles that hide an element.
+var reHidden = regexp.MustCompile(`(?i)(^|;)\s*(display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all)`)
+
+// removeHidden removes what the writer's client did not show (hidden
+// preheaders, tracking spans): sanitizing drops the style, which would make
+// it appear to the reader.
+func removeHidden(body *html.Node) {
+	walk(body, func(n *html.Node) bool {
+		if n.Type != html.ElementNode {
+			return true
+		}
+		_, hidden := attrOK(n, "hidden")
+		if hidden || reHidden.MatchString(attr(n, "style")) {
+			remove(n)
+			return false
+		}
+		return true
+	})
+}
+
+func attrOK(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
