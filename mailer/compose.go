@@ -213,4 +213,3 @@ func (c *Composer) agentName(cfg *config.Config, addr string) string {
 	}
 	return addr
 }
-
