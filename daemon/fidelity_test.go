@@ -1,0 +1,144 @@
+package daemon_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/ticketd/ticketd/daemon/daemontest"
+	"github.com/ticketd/ticketd/store"
+)
+
+// onePixelPNG is the image every testdata/fidelity mail carries inline.
+var onePixelPNG, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+
+// fixture reads testdata/fidelity/name with its placeholders filled in and
+// CRLF line ends, as a client would send it.
+func fixture(t *testing.T, name string, fill map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "fidelity", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for k, v := range fill {
+		s = strings.ReplaceAll(s, "{{"+k+"}}", v)
+	}
+	return strings.ReplaceAll(s, "\n", "\r\n")
+}
+
+var reImgCID = regexp.MustCompile(`<img[^>]*src="cid:([^"]+)"`)
+
+// An agent answers from Gmail, Outlook, Apple Mail, Thunderbird or Yahoo,
+// in HTML with a command line on top, bold, a list, a link, a pasted image
+// and the client's quote of the notification below. The customer gets the
+// agent's own formatting and image, and neither the quote nor the command.
+func TestAgentHTMLAnswersKeepTheirFormatting(t *testing.T) {
+	for _, c := range []struct {
+		file   string
+		answer string // a phrase of the answer, in the text part
+		bold   string // what the agent made bold
+		link   string
+		image  bool
+	}{
+		{"agent-gmail-es.eml", "Ya le hemos restablecido", "contraseña", "https://ayuda.example.com/acceso", true},
+		{"agent-outlook-en.eml", "We have", "reset", "https://help.example.com/login", true},
+		{"agent-applemail-fr.eml", "Nous avons", "réinitialisé", "https://aide.example.com/connexion", true},
+		{"agent-thunderbird-de.eml", "wir haben Ihr Passwort", "zurückgesetzt", "https://hilfe.example.com/anmeldung", true},
+		{"agent-yahoo-pt.eml", "redefinimos a sua", "senha", "https://ajuda.example.com/acesso", false},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			e := daemontest.Start(t, "")
+			e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, mail(
+				"From: Carla Ruiz <carla@cliente.example>", "To: soporte@example.com",
+				"Subject: No puedo entrar", "Message-ID: <first@cliente.example>", "",
+				"Hola, desde ayer no puedo entrar en mi cuenta."))
+			note := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+			e.Clock.Advance(time.Hour)
+			e.MustSend("ana@example.com", []string{replyTo(t, note)}, fixture(t, c.file, map[string]string{
+				"FROM": "ana@example.com", "TO": replyTo(t, note), "REF": note.GetHeader("Message-Id"), "SUBJECT": note.GetHeader("Subject"),
+			}))
+			tk := ticket(t, e, 1)
+			if tk.Priority != "alta" || tk.Status != "pendiente" {
+				t.Errorf("the command on top did not act: priority %q status %q", tk.Priority, tk.Status)
+			}
+			relay := one(t, daemontest.To(e.Flush(), "carla@cliente.example"))
+			r := parse(t, relay)
+			for _, part := range []struct{ name, body string }{{"HTML", r.HTML}, {"text", r.Text}} {
+				if !strings.Contains(part.body, c.answer) {
+					t.Errorf("%s part lacks the answer %q:\n%s", part.name, c.answer, part.body)
+				}
+				for _, leak := range []string{"desde ayer no puedo entrar", "#prior", "soporte@example.com>", "ana@example.com", "oculto-preheader"} {
+					if strings.Contains(part.body, leak) {
+						t.Errorf("%s part carries %q (quote, command or hidden text):\n%s", part.name, leak, part.body)
+					}
+				}
+			}
+			if !regexp.MustCompile(`<(b|strong)>` + regexp.QuoteMeta(c.bold) + `</(b|strong)>`).MatchString(r.HTML) {
+				t.Errorf("HTML lost the bold %q:\n%s", c.bold, r.HTML)
+			}
+			if strings.Count(r.HTML, "<li>") != 2 || !strings.Contains(r.HTML, `href="`+c.link+`"`) {
+				t.Errorf("HTML lost the list or the link:\n%s", r.HTML)
+			}
+			if strings.Contains(r.HTML, "<script") || strings.Contains(r.HTML, "alert(") {
+				t.Errorf("HTML kept a script:\n%s", r.HTML)
+			}
+			if !strings.Contains(r.HTML, "/t/"+tk.Token) || !strings.Contains(r.Text, "/t/"+tk.Token) {
+				t.Errorf("HTML lost ticketd's footer:\n%s", r.HTML)
+			}
+			checkInlineImage(t, r, c.image)
+		})
+	}
+}
+
+// checkInlineImage: the HTML shows exactly one image by Content-ID, and
+// the mail carries it inline (multipart/related) with that Content-ID and
+// the bytes the agent pasted; nothing is attached besides.
+func checkInlineImage(t *testing.T, r *enmime.Envelope, want bool) {
+	t.Helper()
+	m := reImgCID.FindAllStringSubmatch(r.HTML, -1)
+	if !want {
+		if len(m) != 0 || len(r.Inlines)+len(r.OtherParts)+len(r.Attachments) != 0 {
+			t.Errorf("unexpected images: %v, %d parts", m, len(r.Inlines)+len(r.OtherParts)+len(r.Attachments))
+		}
+		return
+	}
+	if len(m) != 1 {
+		t.Fatalf("HTML shows %d cid images, want 1:\n%s", len(m), r.HTML)
+	}
+	var found *enmime.Part
+	for _, p := range append(append([]*enmime.Part{}, r.Inlines...), r.OtherParts...) {
+		if strings.Trim(p.ContentID, "<>") == m[0][1] {
+			found = p
+		}
+	}
+	if found == nil {
+		t.Fatalf("no part with Content-ID %q", m[0][1])
+	}
+	if !bytes.Equal(found.Content, onePixelPNG) || found.ContentType != "image/png" {
+		t.Errorf("inline image: %s, %d bytes", found.ContentType, len(found.Content))
+	}
+	if found.Parent == nil || found.Parent.ContentType != "multipart/related" {
+		t.Errorf("the image is not beside the HTML in multipart/related")
+	}
+	if len(r.Attachments) != 0 {
+		t.Errorf("%d attachments besides the inline image", len(r.Attachments))
+	}
+}
+
+// messageOf is ticket n's stored message number i (0-based).
+func messageOf(t *testing.T, e *daemontest.Env, n int64, i int) *store.Message {
+	t.Helper()
+	ms := messages(t, e, n)
+	if len(ms) <= i {
+		t.Fatalf("ticket #%d has %d messages", n, len(ms))
+	}
+	return ms[i]
+}
