@@ -142,3 +142,118 @@ func messageOf(t *testing.T, e *daemontest.Env, n int64, i int) *store.Message {
 	}
 	return ms[i]
 }
+
+// customerReply opens a ticket for Carla and sends her reply to it, built
+// from a testdata/fidelity file; it returns the ticket.
+func customerReply(t *testing.T, e *daemontest.Env, file string) *store.Ticket {
+	t.Helper()
+	tk, ack := openTicket(t, e, "carla@cliente.example", "Rechnung")
+	e.Clock.Advance(time.Hour)
+	e.MustSend("carla@cliente.example", []string{"soporte+" + tk.Token + "@example.com"}, fixture(t, file, map[string]string{
+		"TO": "soporte+" + tk.Token + "@example.com", "REF": ack.GetHeader("Message-Id"), "SUBJECT": ack.GetHeader("Subject"),
+	}))
+	return tk
+}
+
+// An Outlook customer pastes a screenshot (multipart/related, Content-ID,
+// no Content-Disposition). The agents see it where she put it, inline in
+// the HTML of their notification, and the ticket lists it as her file.
+func TestCustomerInlineImageReachesAgentsInline(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, fixture(t, "customer-outlook-inline-es.eml", nil))
+	m := messageOf(t, e, 1, 0)
+	if len(m.Attachments) != 1 || m.Attachments[0].ContentType != "image/png" {
+		t.Fatalf("stored attachments: %+v", m.Attachments)
+	}
+	if !strings.Contains(m.NewText, "¿Qué hago?") {
+		t.Errorf("stored text: %q", m.NewText)
+	}
+	n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	if !strings.Contains(n.HTML, "<b>este error</b>") || !strings.Contains(n.HTML, "¿Qué hago?") {
+		t.Errorf("the agent's notification lost the customer's formatting:\n%s", n.HTML)
+	}
+	checkInlineImage(t, n, true)
+}
+
+// Thunderbird writes format=flowed with DelSp: the stored, shown and
+// relayed text has the customer's paragraphs, not its soft line breaks,
+// and her bottom-posted answer below "Am ... schrieb ...:" is what counts.
+func TestFlowedBottomPostedReplyKeepsOnlyTheAnswer(t *testing.T) {
+	e := daemontest.Start(t, "")
+	tk := customerReply(t, e, "customer-thunderbird-flowed-de.eml")
+	m := messageOf(t, e, tk.Number, 1)
+	want := "Die Rechnungsnummer ist 2026-0042, bezahlt habe ich am 28. Oktober mit der Kreditkarte, die auf meinen Namen ausgestellt ist und die ich seit Jahren benutze.\n\nCarla"
+	if m.NewText != want || m.CutFlagged {
+		t.Errorf("new text (flagged %v):\n%q\nwant\n%q", m.CutFlagged, m.NewText, want)
+	}
+	if !strings.Contains(m.Text, "> Bitte senden Sie uns die Rechnungsnummer und das Datum der Zahlung, dann prüfen wir den Vorgang.") {
+		t.Errorf("the whole text keeps the quote unwrapped too:\n%s", m.Text)
+	}
+	n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	if !strings.Contains(n.Text, "28. Oktober mit der Kreditkarte") || strings.Contains(n.Text, "Bitte senden Sie") {
+		t.Errorf("agent notification:\n%s", n.Text)
+	}
+}
+
+// "Os reenvío el aviso del banco...": the bank's notice is the request.
+// It is stored as the new text, with who sent it, and the agents get it.
+func TestForwardKeepsTheForwardedMail(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, fixture(t, "customer-gmail-forward-es.eml", nil))
+	m := messageOf(t, e, 1, 0)
+	for _, want := range []string{"Os reenvío el aviso del banco", "Forwarded message", "avisos@banco.example", "referencia 7788-1122"} {
+		if !strings.Contains(m.NewText, want) {
+			t.Errorf("stored new text lacks %q:\n%s", want, m.NewText)
+		}
+	}
+	if m.CutFlagged {
+		t.Errorf("a forward is not an unsure cut")
+	}
+	n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	if !strings.Contains(n.Text, "referencia 7788-1122") || !strings.Contains(n.HTML, "referencia 7788-1122") {
+		t.Errorf("agent notification lacks the bank's notice:\n%s\n%s", n.Text, n.HTML)
+	}
+}
+
+// mutt writes text bodies with "Content-Disposition: inline": they are the
+// body, not files "part-1" and "part-2".
+func TestInlineTextBodiesAreNotAttachments(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, fixture(t, "customer-mutt-inline.eml", nil))
+	m := messageOf(t, e, 1, 0)
+	if len(m.Attachments) != 0 || m.NewText != "Hola, la factura de octubre no me ha llegado." {
+		t.Fatalf("stored %d attachments %+v, text %q", len(m.Attachments), m.Attachments, m.NewText)
+	}
+	n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	if len(n.Attachments)+len(n.Inlines) != 0 || strings.Contains(n.Text, "part-1") {
+		t.Errorf("the agent is told of attachments:\n%s", n.Text)
+	}
+}
+
+// Apple Mail puts the attached PDF between the attribution and the quote:
+// the cut leaves no "Am ... schrieb ...:" without its quote, and the file
+// is kept.
+func TestNoDanglingAttributionBeforeAnAttachment(t *testing.T) {
+	e := daemontest.Start(t, "")
+	tk := customerReply(t, e, "customer-applemail-dangling-de.eml")
+	m := messageOf(t, e, tk.Number, 1)
+	if m.NewText != "Anbei die Rechnung." {
+		t.Errorf("new text = %q", m.NewText)
+	}
+	if len(m.Attachments) != 1 || m.Attachments[0].Filename != "Rechnung-2026-0042.pdf" {
+		t.Errorf("attachments: %+v", m.Attachments)
+	}
+}
+
+// An Italian Gmail reply: only the new line is stored and sent to agents.
+func TestItalianGmailReplyIsCut(t *testing.T) {
+	e := daemontest.Start(t, "")
+	tk := customerReply(t, e, "customer-gmail-reply-it.eml")
+	if m := messageOf(t, e, tk.Number, 1); m.NewText != "Grazie, ora funziona di nuovo." || m.CutFlagged {
+		t.Errorf("new text = %q (flagged %v)", m.NewText, m.CutFlagged)
+	}
+	n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	if strings.Contains(n.HTML, "reimpostato") || !strings.Contains(n.HTML, "ora funziona") {
+		t.Errorf("agent notification HTML:\n%s", n.HTML)
+	}
+}

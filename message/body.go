@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/jhillyerd/enmime/v2"
+	"github.com/jhillyerd/enmime/v2/mediatype"
 )
 
 // This file holds what makes the body read as its client wrote it: which
@@ -51,11 +52,15 @@ func textBodyPart(env *enmime.Envelope) *enmime.Part {
 // storing and relaying.
 func unflow(env *enmime.Envelope, text string) string {
 	tp := textBodyPart(env)
-	if tp == nil || !strings.EqualFold(strings.Trim(tp.ContentTypeParams["format"], `"' `), "flowed") {
+	if tp == nil {
 		return text
 	}
-	delsp := strings.EqualFold(strings.Trim(tp.ContentTypeParams["delsp"], `"' `), "yes")
-	return DecodeFlowed(text, delsp)
+	// enmime keeps the parameters only in the header.
+	_, params, _, err := mediatype.Parse(tp.Header.Get("Content-Type"))
+	if err != nil || !strings.EqualFold(params["format"], "flowed") {
+		return text
+	}
+	return DecodeFlowed(text, strings.EqualFold(params["delsp"], "yes"))
 }
 
 // DecodeFlowed joins the soft line breaks of RFC 3676 text: a line that
