@@ -42,6 +42,7 @@ type messageView struct {
 	Text        string
 	Quoted      string // folded away in <details>
 	Attachments []attachmentView
+	Images      []attachmentView // inline images, shown where the page can (safe types only)
 }
 
 type attachmentView struct {
@@ -63,17 +64,21 @@ func public(m *store.Message) bool {
 func (h *Handler) serveTicket(w http.ResponseWriter, r *http.Request, cfg *config.Config, token string) {
 	var tk *store.Ticket
 	var msgs []*store.Message
+	var inline map[int64]bool
 	err := h.lookup(r, token, func(tx *store.Tx, t *store.Ticket) error {
 		tk = t
 		var err error
-		msgs, err = tx.Messages(t.Number)
+		if msgs, err = tx.Messages(t.Number); err != nil {
+			return err
+		}
+		inline, err = inlineImages(tx, msgs)
 		return err
 	})
 	if err != nil {
 		h.fail(w, r, token, err)
 		return
 	}
-	page := h.buildPage(cfg, tk, msgs)
+	page := h.buildPage(cfg, tk, msgs, inline)
 	var buf bytes.Buffer
 	if err := h.tpl.ExecuteTemplate(&buf, "ticket.html", page); err != nil {
 		h.log.Error("render status page", "ticket", tk.Number, "err", err)
@@ -84,7 +89,8 @@ func (h *Handler) serveTicket(w http.ResponseWriter, r *http.Request, cfg *confi
 }
 
 // buildPage turns a ticket into what the customer sees.
-func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.Message) *ticketPage {
+// inline names the attachments (by id) to show as images.
+func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.Message, inline map[int64]bool) *ticketPage {
 	mb := cfg.Mailbox(tk.Mailbox)
 	lang := cfg.Server.Language
 	closeDays, reminderDays := cfg.Lifecycle.PendingCloseDays, cfg.Lifecycle.ReminderDaysBeforeClose
@@ -151,9 +157,12 @@ func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.
 			v.Text = l.NoText
 		}
 		for _, a := range m.Attachments {
-			v.Attachments = append(v.Attachments, attachmentView{
-				Name: a.Filename, Size: l.size(a.Size), URL: base + strconv.FormatInt(a.ID, 10),
-			})
+			av := attachmentView{Name: a.Filename, Size: l.size(a.Size), URL: base + strconv.FormatInt(a.ID, 10)}
+			if inline[a.ID] {
+				v.Images = append(v.Images, av)
+			} else {
+				v.Attachments = append(v.Attachments, av)
+			}
 		}
 		p.Messages = append(p.Messages, v)
 	}

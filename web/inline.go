@@ -1,0 +1,59 @@
+package web
+
+import (
+	"mime"
+	"strings"
+
+	"github.com/ticketd/ticketd/message"
+	"github.com/ticketd/ticketd/store"
+)
+
+// imageTypes are the image types the page shows inline; they are served
+// with their own type (see safeTypes). SVG, which can carry script, is not
+// one of them.
+var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+// inlineImages finds the attachments of public messages that were images
+// inside the mail (a pasted screenshot, not an attached file), by id. Only
+// messages with an image of a safe type are read again from their raw
+// bytes, since the store keeps no inline mark.
+func inlineImages(tx *store.Tx, msgs []*store.Message) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for _, m := range msgs {
+		if !public(m) || m.RawID == 0 || !hasSafeImage(m) {
+			continue
+		}
+		raw, err := tx.Raw(m.RawID)
+		if err != nil {
+			return nil, err
+		}
+		p, err := message.Parse(raw.Data)
+		if err != nil {
+			continue // shown as plain attachments, as before
+		}
+		inlineByIndex := map[int]bool{}
+		for _, part := range p.Attachments {
+			inlineByIndex[part.Index] = part.Inline && isSafeImage(part.ContentType)
+		}
+		for _, a := range m.Attachments {
+			if inlineByIndex[a.PartIndex] && isSafeImage(a.ContentType) {
+				out[a.ID] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+func hasSafeImage(m *store.Message) bool {
+	for _, a := range m.Attachments {
+		if isSafeImage(a.ContentType) {
+			return true
+		}
+	}
+	return false
+}
+
+func isSafeImage(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && imageTypes[strings.ToLower(mt)]
+}
