@@ -76,6 +76,9 @@ func cutQuotes(body *html.Node) bool {
 		}
 		return true
 	})
+	if len(blocks) == 0 && start == nil {
+		start = historyByText(body)
+	}
 	for _, n := range blocks {
 		removeAttributionBefore(n)
 		remove(n)
@@ -84,6 +87,45 @@ func cutQuotes(body *html.Node) bool {
 		cutFrom(body, start)
 	}
 	return len(blocks) > 0 || start != nil
+}
+
+// historyByText finds history that a client marks with no structure of
+// its own (Hotmail, Outlook 2003, Windows Mail, AOL, Zimbra, Yandex,
+// Mail.ru): the first element or text whose text starts with what the
+// text cut knows as history (an attribution, "-----Original Message-----",
+// a "From: ... Sent: ..." block).
+func historyByText(body *html.Node) *html.Node {
+	var found *html.Node
+	seen := 0
+	walk(body, func(n *html.Node) bool {
+		if found != nil || seen > 5000 {
+			return false
+		}
+		seen++
+		switch {
+		case n == body:
+			return true
+		case n.Type == html.TextNode:
+			if t := strings.TrimSpace(n.Data); t != "" && len(t) < 400 && threading.StartsHistory(t) {
+				found = n
+			}
+			return false
+		case n.Type != html.ElementNode || n.DataAtom == atom.Script || n.DataAtom == atom.Style || n.DataAtom == atom.Head:
+			return false
+		}
+		if l := firstLine(n); l != "" && len(l) < 400 && mayStartHistory(l) && threading.StartsHistory(textOf(n)) {
+			found = n
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// mayStartHistory is a cheap test before the text cut's own: history
+// lines hold a colon, a digit or a run of dashes.
+func mayStartHistory(line string) bool {
+	return strings.ContainsAny(line, ":：0123456789") || strings.Contains(line, "---")
 }
 
 // removeAttributionBefore removes an attribution written just above a

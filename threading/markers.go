@@ -16,3 +16,21 @@ func IsForwardMarker(line string) bool {
 	line = strings.TrimSpace(line)
 	return len(line) <= maxPatternLine && reForwarded.MatchString(line)
 }
+
+// StartsHistory tells whether text begins with quoted history as CutQuote
+// sees it: an attribution, an original-message marker, or an embedded
+// header block ("From: ... Sent: ... To: ..."); a forward is not history.
+// The HTML cut uses it where a client marks its history with no structure
+// of its own.
+func StartsHistory(text string) bool {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if len(lines) > 40 {
+		lines = lines[:40] // a header block is short
+	}
+	cls := classify(lines)
+	i := firstNonEmpty(cls, 0, len(lines))
+	if i == len(lines) || IsForwardMarker(lines[i]) {
+		return false
+	}
+	return cls[i] == clsMarker || cls[i] == clsHeader && headerBlock(lines, cls, i)
+}
