@@ -77,7 +77,7 @@ func DecodeFlowed(text string, delsp bool) string {
 	depth := 0
 	flush := func() {
 		if open {
-			out = append(out, para.String())
+			out = append(out, strings.TrimRight(para.String(), " "))
 			para.Reset()
 			open = false
 		}

@@ -1,0 +1,71 @@
+package richtext
+
+import (
+	"strings"
+	"testing"
+)
+
+// What a sanitized answer may and may not carry.
+func TestPrepareSanitizes(t *testing.T) {
+	b := Prepare(`<html><head><style>p{display:none}</style></head><body>`+
+		`<p onclick="steal()">Hola <b>Carla</b>, <a href="https://ayuda.example.com/x">ayuda</a> `+
+		`<a href="javascript:alert(1)">mal</a></p><script>alert(1)</script>`+
+		`<form action="https://evil.example/"><input name="pw"></form>`+
+		`<img src="https://tracker.example/p.gif"><img src="cid:shot@x" alt="captura">`+
+		`<span style="display:none">oculto</span><span style="color:red;position:absolute">rojo</span>`+
+		`<table><tr><td>celda</td></tr></table><iframe src="https://evil.example/"></iframe></body></html>`, Options{})
+	for _, want := range []string{"<b>Carla</b>", `href="https://ayuda.example.com/x"`, `src="cid:shot@x"`, "<td>celda</td>", `style="color: red"`} {
+		if !strings.Contains(b.HTML, want) {
+			t.Errorf("lost %s:\n%s", want, b.HTML)
+		}
+	}
+	for _, bad := range []string{"onclick", "javascript:", "<script", "alert", "<form", "<input", "tracker.example", "oculto", "position", "<iframe", "<style"} {
+		if strings.Contains(b.HTML, bad) {
+			t.Errorf("kept %s:\n%s", bad, b.HTML)
+		}
+	}
+	if len(b.CIDs) != 1 || b.CIDs[0] != "shot@x" {
+		t.Errorf("CIDs = %v", b.CIDs)
+	}
+	if !strings.Contains(b.Text, "Hola") || strings.Contains(b.Text, "oculto") {
+		t.Errorf("text = %q", b.Text)
+	}
+}
+
+// Each client's history goes; a forward and a bottom-posted answer stay.
+func TestPrepareCutsEachClientsQuote(t *testing.T) {
+	for _, c := range []struct{ client, html, want, gone string }{
+		{"Gmail", `<div dir="ltr">Listo.</div><br><div class="gmail_quote"><div class="gmail_attr">El lun, 2 nov 2026 a las 9:00, Soporte (&lt;s@example.com&gt;) escribió:</div><blockquote class="gmail_quote">viejo</blockquote></div>`, "Listo.", "escribió"},
+		{"Outlook web", `<div>Done.</div><hr style="display:inline-block;width:98%"><div id="divRplyFwdMsg"><b>From:</b> Soporte<br><b>Sent:</b> Monday</div><div>old</div>`, "Done.", "Sent"},
+		{"Outlook desktop", `<div class="WordSection1"><p>Done.</p><div><div style="border:none;border-top:solid #E1E1E1 1.0pt"><p><b>De:</b> Soporte<br><b>Enviado:</b> lunes</p></div></div><p>old</p></div>`, "Done.", "old"},
+		{"Apple Mail", `<div>Merci.</div><div><br><blockquote type="cite"><div>Le 2 nov. 2026 à 09:00, Soporte a écrit :</div><div>old</div></blockquote></div>`, "Merci.", "old"},
+		{"Apple Mail, attribution outside", `<div>Merci.</div><div>Le 2 nov. 2026 à 09:00, Soporte &lt;s@example.com&gt; a écrit :</div><blockquote type="cite">old</blockquote>`, "Merci.", "écrit"},
+		{"Thunderbird bottom post", `<div class="moz-cite-prefix">Am 02.11.26 um 09:00 schrieb Soporte:<br></div><blockquote type="cite">alt</blockquote><p>Danke, geht.</p>`, "Danke, geht.", "schrieb"},
+		{"Yahoo", `<div>Obrigada.</div><div id="yahoo_quoted_1" class="yahoo_quoted"><div>Em segunda-feira, Soporte escreveu:</div><div>antigo</div></div>`, "Obrigada.", "antigo"},
+		{"Gmail forward", `<div>Mirad esto.</div><div class="gmail_quote"><div class="gmail_attr">---------- Forwarded message ---------<br>De: Banco</div><div>Cargo duplicado</div></div>`, "Cargo duplicado", ""},
+	} {
+		b := Prepare(c.html, Options{})
+		if !strings.Contains(b.Text, c.want) || c.gone != "" && strings.Contains(b.HTML, c.gone) {
+			t.Errorf("%s: HTML %q text %q", c.client, b.HTML, b.Text)
+		}
+		if c.gone != "" && !b.Cut {
+			t.Errorf("%s: no cut reported", c.client)
+		}
+	}
+}
+
+// Command lines at the top go from the HTML, whatever the client wraps
+// them in; a "#" later in the answer stays.
+func TestPrepareRemovesCommandLines(t *testing.T) {
+	for _, html := range []string{
+		`<div dir="ltr">#cerrar<br>#prioridad alta<br>Hola, ticket #12 resuelto.</div>`,
+		`<p class="MsoNormal">#cerrar<o:p></o:p></p><p class="MsoNormal">#prioridad alta</p><p>Hola, ticket #12 resuelto.</p>`,
+		`<div>#cerrar</div><div>#prioridad alta</div><div><br></div><div>Hola, ticket #12 resuelto.</div>`,
+	} {
+		b := Prepare(html, Options{Commands: true})
+		if strings.Contains(b.HTML, "cerrar") || strings.Contains(b.HTML, "prioridad") || !strings.Contains(b.HTML, "Hola, ticket #12 resuelto.") ||
+			b.Text != "Hola, ticket #12 resuelto." {
+			t.Errorf("%s:\nHTML %q\ntext %q", html, b.HTML, b.Text)
+		}
+	}
+}
