@@ -93,12 +93,13 @@ func cutQuotes(body *html.Node) bool {
 // its own (Hotmail, Outlook 2003, Windows Mail, AOL, Zimbra, Yandex,
 // Mail.ru): the first element or text whose text starts with what the
 // text cut knows as history (an attribution, "-----Original Message-----",
-// a "From: ... Sent: ..." block).
+// a "From: ... Sent: ..." block), or "> " quoted lines that run to the end.
 func historyByText(body *html.Node) *html.Node {
 	var found *html.Node
 	seen := 0
+	stop := false // below a forward marker all is the forwarded mail
 	walk(body, func(n *html.Node) bool {
-		if found != nil || seen > 5000 {
+		if found != nil || stop || seen > 5000 {
 			return false
 		}
 		seen++
@@ -106,20 +107,62 @@ func historyByText(body *html.Node) *html.Node {
 		case n == body:
 			return true
 		case n.Type == html.TextNode:
-			if t := strings.TrimSpace(n.Data); t != "" && len(t) < 400 && threading.StartsHistory(t) {
+			t := strings.TrimSpace(n.Data)
+			switch {
+			case t == "":
+			case threading.IsForwardMarker(t):
+				stop = true
+			case mayStartHistory(t) && threading.StartsHistory(textFrom(n)):
+				found = n
+			case strings.HasPrefix(t, ">") && onlyQuotesAfter(body, n):
 				found = n
 			}
 			return false
 		case n.Type != html.ElementNode || n.DataAtom == atom.Script || n.DataAtom == atom.Style || n.DataAtom == atom.Head:
 			return false
 		}
-		if l := firstLine(n); l != "" && len(l) < 400 && mayStartHistory(l) && threading.StartsHistory(textOf(n)) {
+		l := firstLine(n)
+		if l != "" && threading.IsForwardMarker(l) {
+			stop = true
+			return false
+		}
+		if l != "" && len(l) < 400 && mayStartHistory(l) && threading.StartsHistory(textFrom(n)) {
 			found = n
 			return false
 		}
 		return true
 	})
 	return found
+}
+
+// onlyQuotesAfter says that from text node n to the end of body every line
+// is quoted ("> ...") or blank: plain-text quoting inside HTML (Hotmail).
+func onlyQuotesAfter(body, n *html.Node) bool {
+	var sb strings.Builder
+	started := false
+	walk(body, func(c *html.Node) bool {
+		if c == n {
+			started = true
+		}
+		if !started {
+			return true
+		}
+		switch {
+		case c.Type == html.TextNode:
+			sb.WriteString(flatSpace(c.Data))
+		case c.Type == html.ElementNode && (c.DataAtom == atom.Br || isBlock(c)):
+			sb.WriteByte('\n')
+		case c.Type == html.ElementNode && c.DataAtom == atom.Img:
+			sb.WriteString("[image]") // an image below the quote is not quoted
+		}
+		return true
+	})
+	for _, l := range strings.Split(sb.String(), "\n") {
+		if l = strings.TrimSpace(strings.ReplaceAll(l, "\u00a0", " ")); l != "" && !strings.HasPrefix(l, ">") {
+			return false
+		}
+	}
+	return true
 }
 
 // mayStartHistory is a cheap test before the text cut's own: history

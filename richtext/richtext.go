@@ -109,13 +109,26 @@ func hasClass(n *html.Node, class string) bool {
 	return false
 }
 
-// textOf is the text of n with a line break at each <br> and block.
+// textOf is the text of n with a line break at each <br> and block; line
+// breaks inside text are white space, as a browser shows them.
 func textOf(n *html.Node) string {
 	var sb strings.Builder
+	writeText(&sb, n, maxText)
+	return sb.String()
+}
+
+// maxText bounds the text read to decide where history starts: markers and
+// header blocks are short.
+const maxText = 8 << 10
+
+func writeText(sb *strings.Builder, n *html.Node, limit int) {
 	walk(n, func(c *html.Node) bool {
+		if sb.Len() > limit {
+			return false
+		}
 		switch {
 		case c.Type == html.TextNode:
-			sb.WriteString(c.Data)
+			sb.WriteString(flatSpace(c.Data))
 		case c.Type == html.ElementNode && (c.DataAtom == atom.Br || isBlock(c)):
 			sb.WriteByte('\n')
 		case c.Type == html.ElementNode && (c.DataAtom == atom.Script || c.DataAtom == atom.Style):
@@ -123,17 +136,52 @@ func textOf(n *html.Node) string {
 		}
 		return true
 	})
+}
+
+// textFrom is the text of n and of the siblings after it.
+func textFrom(n *html.Node) string {
+	var sb strings.Builder
+	for c := n; c != nil && sb.Len() <= maxText; c = c.NextSibling {
+		writeText(&sb, c, maxText)
+	}
 	return sb.String()
 }
 
-// firstLine is the first line of n's text that is not blank.
-func firstLine(n *html.Node) string {
-	for _, l := range strings.Split(textOf(n), "\n") {
-		if l = strings.TrimSpace(strings.Trim(l, " \t\u00a0>")); l != "" {
-			return l
+func flatSpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
 		}
-	}
-	return ""
+		return r
+	}, s)
+}
+
+// firstLine is the first line of n's text that is not blank.
+// It stops reading at the end of that line, so asking it of every element
+// of a long mail stays cheap.
+func firstLine(n *html.Node) string {
+	var sb strings.Builder
+	done := false
+	clean := func() string { return strings.TrimSpace(strings.Trim(sb.String(), " \t\u00a0>")) }
+	walk(n, func(c *html.Node) bool {
+		if done {
+			return false
+		}
+		switch {
+		case c.Type == html.TextNode:
+			sb.WriteString(flatSpace(c.Data))
+		case c.Type == html.ElementNode && (c.DataAtom == atom.Br || isBlock(c)):
+			if clean() != "" {
+				done = true
+				return false
+			}
+			sb.Reset()
+		case c.Type == html.ElementNode && (c.DataAtom == atom.Script || c.DataAtom == atom.Style):
+			return false
+		}
+		return true
+	})
+	return clean()
 }
 
 func isBlock(n *html.Node) bool {

@@ -42,7 +42,10 @@ func TestPrepareCutsEachClientsQuote(t *testing.T) {
 		{"Apple Mail, attribution outside", `<div>Merci.</div><div>Le 2 nov. 2026 à 09:00, Soporte &lt;s@example.com&gt; a écrit :</div><blockquote type="cite">old</blockquote>`, "Merci.", "écrit"},
 		{"Thunderbird bottom post", `<div class="moz-cite-prefix">Am 02.11.26 um 09:00 schrieb Soporte:<br></div><blockquote type="cite">alt</blockquote><p>Danke, geht.</p>`, "Danke, geht.", "schrieb"},
 		{"Yahoo", `<div>Obrigada.</div><div id="yahoo_quoted_1" class="yahoo_quoted"><div>Em segunda-feira, Soporte escreveu:</div><div>antigo</div></div>`, "Obrigada.", "antigo"},
-		{"Gmail forward", `<div>Mirad esto.</div><div class="gmail_quote"><div class="gmail_attr">---------- Forwarded message ---------<br>De: Banco</div><div>Cargo duplicado</div></div>`, "Cargo duplicado", ""},
+		{"Gmail forward", `<div>Mirad esto.</div><div class="gmail_quote"><div class="gmail_attr">---------- Forwarded message ---------<br>De: Banco &lt;avisos@banco.example&gt;<br>Date: dom, 1 nov 2026<br>Subject: Aviso<br>To: Carla</div><div>Cargo duplicado</div></div>`, "Cargo duplicado", ""},
+		{"Hotmail, plain quoting inside HTML", `<div dir="ltr">Hello<br><br><div>&gt; Subject: Test<br>&gt; From: bob@example.com<br>&gt; Hi<br></div></div>`, "Hello", "Subject"},
+		{"Outlook 2003, header after an <hr>", `<p>Thanks</p><div><hr></div><p><b>From:</b>` + "\n" + `Alexander [mailto:a@example.com]<br><b>Sent:</b> Friday<br><b>To:</b> Alex<br><b>Subject:</b> Test</p><p>old</p>`, "Thanks", "old"},
+		{"Yandex, attribution split by a link", `<p>Hi.<br><br>26.06.2014, 14:41, "Alexander L" &lt;<a href="mailto:a@example.com">a@example.com</a>&gt;:</p><blockquote>old</blockquote>`, "Hi.", "old"},
 	} {
 		b := Prepare(c.html, Options{})
 		if !strings.Contains(b.Text, c.want) || c.gone != "" && strings.Contains(b.HTML, c.gone) {
