@@ -257,3 +257,51 @@ func TestItalianGmailReplyIsCut(t *testing.T) {
 		t.Errorf("agent notification HTML:\n%s", n.HTML)
 	}
 }
+
+// An agent's Gmail answer with a pasted image, an attached PDF, and the
+// customer's own screenshot in the quote: the customer gets the new image
+// inline and the PDF attached, in one multipart/mixed around the
+// multipart/related body, and not her old screenshot back.
+func TestAgentAnswerWithImageAndAttachment(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, mail(
+		"From: Carla Ruiz <carla@cliente.example>", "To: soporte@example.com",
+		"Subject: Error", "Message-ID: <first@cliente.example>", "", "Me sale este error."))
+	note := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	e.MustSend("ana@example.com", []string{replyTo(t, note)}, fixture(t, "agent-gmail-attachment-es.eml", map[string]string{
+		"FROM": "ana@example.com", "TO": replyTo(t, note), "REF": note.GetHeader("Message-Id"), "SUBJECT": note.GetHeader("Subject"),
+	}))
+	r := parse(t, one(t, daemontest.To(e.Flush(), "carla@cliente.example")))
+	if r.Root.ContentType != "multipart/mixed" {
+		t.Errorf("top part is %s, want multipart/mixed", r.Root.ContentType)
+	}
+	if !strings.Contains(r.HTML, "<u>corregida</u>") || strings.Contains(r.HTML, "error.png") || strings.Contains(r.HTML, "Me sale este error") {
+		t.Errorf("HTML:\n%s", r.HTML)
+	}
+	checkInlineImageWith(t, r, "ii_new001")
+	if len(r.Attachments) != 1 || r.Attachments[0].FileName != "factura-2026-0042.pdf" {
+		var names []string
+		for _, a := range r.Attachments {
+			names = append(names, a.FileName)
+		}
+		t.Errorf("attachments %v, want the PDF only", names)
+	}
+	for _, p := range append(r.Inlines, r.OtherParts...) {
+		if strings.Contains(p.ContentID, "ii_old001") || p.FileName == "error.png" {
+			t.Errorf("the customer's own screenshot from the quote came back to her")
+		}
+	}
+}
+
+func checkInlineImageWith(t *testing.T, r *enmime.Envelope, cid string) {
+	t.Helper()
+	if m := reImgCID.FindAllStringSubmatch(r.HTML, -1); len(m) != 1 || m[0][1] != cid {
+		t.Fatalf("HTML images %v, want cid:%s", m, cid)
+	}
+	for _, p := range append(append([]*enmime.Part{}, r.Inlines...), r.OtherParts...) {
+		if strings.Trim(p.ContentID, "<>") == cid && bytes.Equal(p.Content, onePixelPNG) && p.Parent != nil && p.Parent.ContentType == "multipart/related" {
+			return
+		}
+	}
+	t.Errorf("no inline part %s beside the HTML", cid)
+}

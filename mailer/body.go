@@ -78,7 +78,7 @@ func splitParts(p *message.Parsed, m *store.Message, cids []string, rich bool) (
 		if !ok {
 			continue
 		}
-		shown := part.ContentID != "" && slices.Contains(cids, part.ContentID)
+		shown := validCID(part.ContentID) && slices.Contains(cids, part.ContentID)
 		switch {
 		case rich && shown:
 			inline = append(inline, part)
@@ -89,6 +89,20 @@ func splitParts(p *message.Parsed, m *store.Message, cids []string, rich bool) (
 		}
 	}
 	return inline, files
+}
+
+// validCID accepts a Content-ID that can go back into a header as it is:
+// visible ASCII, no brackets.
+func validCID(id string) bool {
+	if id == "" || len(id) > 250 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return true
 }
 
 // writeBody writes text and HTML as alternatives, the images the HTML

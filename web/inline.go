@@ -2,9 +2,11 @@ package web
 
 import (
 	"mime"
+	"slices"
 	"strings"
 
 	"github.com/ticketd/ticketd/message"
+	"github.com/ticketd/ticketd/richtext"
 	"github.com/ticketd/ticketd/store"
 )
 
@@ -14,7 +16,8 @@ import (
 var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
 // inlineImages finds the attachments of public messages that were images
-// inside the mail (a pasted screenshot, not an attached file), by id. Only
+// inside the new text of the mail (a pasted screenshot, not an attached
+// file, nor an image of the quoted history), by id. Only
 // messages with an image of a safe type are read again from their raw
 // bytes, since the store keeps no inline mark.
 func inlineImages(tx *store.Tx, msgs []*store.Message) (map[int64]bool, error) {
@@ -31,9 +34,16 @@ func inlineImages(tx *store.Tx, msgs []*store.Message) (map[int64]bool, error) {
 		if err != nil {
 			continue // shown as plain attachments, as before
 		}
+		// With HTML, only the images of the new text: one in the quoted
+		// history stays a download under its own name.
+		var shown []string
+		if p.HTML != "" {
+			shown = richtext.Prepare(p.HTML, richtext.Options{Commands: m.Author == store.AuthorAgent}).CIDs
+		}
 		inlineByIndex := map[int]bool{}
 		for _, part := range p.Attachments {
-			inlineByIndex[part.Index] = part.Inline && isSafeImage(part.ContentType)
+			inlineByIndex[part.Index] = part.Inline && isSafeImage(part.ContentType) &&
+				(p.HTML == "" || slices.Contains(shown, part.ContentID))
 		}
 		for _, a := range m.Attachments {
 			if inlineByIndex[a.PartIndex] && isSafeImage(a.ContentType) {

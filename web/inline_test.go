@@ -43,3 +43,22 @@ func TestInlineImagesOfPublicMessagesAreShown(t *testing.T) {
 		t.Errorf("a note's image is served: %d", r.Code)
 	}
 }
+
+// In an HTML mail only the images of the new text are shown: the
+// customer's screenshot that an agent's client quoted back stays a
+// download of that message, not an image of the agent's answer.
+func TestQuotedImagesAreNotShownAsTheAnswer(t *testing.T) {
+	e := newEnv(t, "")
+	png := []byte("\x89PNG\r\n\x1a\n fake")
+	answer := agent(`<div>Así debe verse:<img src="cid:img0@test"></div>` +
+		`<blockquote type="cite"><div>Me sale esto:<img src="cid:img1@test"></div></blockquote>`)
+	answer.HTML = true
+	answer.Inline = []file{{Name: "correcto.png", Type: "image/png", Data: png}, {Name: "error.png", Type: "image/png", Data: png}}
+	token, ids := e.add(ticket{Subject: "Error", Msgs: []msg{answer}})
+	body := e.page(token)
+	mustContain(t, body, fmt.Sprintf(`<img src="/t/%s/files/%d" alt="correcto.png"`, token, ids[0]),
+		fmt.Sprintf(`href="/t/%s/files/%d"`, token, ids[1]))
+	if n := strings.Count(body, "<img "); n != 1 {
+		t.Errorf("%d images on the page, want 1", n)
+	}
+}
