@@ -112,7 +112,7 @@ func historyByText(body *html.Node) *html.Node {
 			case t == "":
 			case threading.IsForwardMarker(t):
 				stop = true
-			case mayStartHistory(t) && threading.StartsHistory(textFrom(n)):
+			case startsHistory(lineFrom(n), n):
 				found = n
 			case strings.HasPrefix(t, ">") && onlyQuotesAfter(body, n):
 				found = n
@@ -122,11 +122,14 @@ func historyByText(body *html.Node) *html.Node {
 			return false
 		}
 		l := firstLine(n)
+		if !isBlock(n) {
+			l = lineFrom(n) // "<b>From:</b> a@example.com<br>" is one line
+		}
 		if l != "" && threading.IsForwardMarker(l) {
 			stop = true
 			return false
 		}
-		if l != "" && len(l) < 400 && mayStartHistory(l) && threading.StartsHistory(textFrom(n)) {
+		if l != "" && startsHistory(l, n) {
 			found = n
 			return false
 		}
@@ -165,10 +168,32 @@ func onlyQuotesAfter(body, n *html.Node) bool {
 	return true
 }
 
-// mayStartHistory is a cheap test before the text cut's own: history
-// lines hold a colon, a digit or a run of dashes.
-func mayStartHistory(line string) bool {
-	return strings.ContainsAny(line, ":：0123456789") || strings.Contains(line, "---")
+// lineFrom is the line that starts at n, a text or an inline element: its
+// text and that of the inline nodes after it, up to a line break or a
+// block.
+func lineFrom(n *html.Node) string {
+	var sb strings.Builder
+	for c := n; c != nil && sb.Len() < maxPatternLine; c = c.NextSibling {
+		if c.Type == html.ElementNode && (c.DataAtom == atom.Br || isBlock(c)) {
+			break
+		}
+		if c.Type == html.TextNode {
+			sb.WriteString(flatSpace(c.Data))
+		} else {
+			sb.WriteString(firstLine(c))
+		}
+	}
+	return strings.TrimSpace(sb.String())
+}
+
+// maxPatternLine is as long as a line that opens history gets.
+const maxPatternLine = 400
+
+// startsHistory says the text from n on, whose first line is line, is
+// history. The line alone decides, unless it may open a header block.
+func startsHistory(line string, n *html.Node) bool {
+	marker, header := threading.HistoryLine(line)
+	return marker || header && threading.StartsHistory(textFrom(n))
 }
 
 // removeAttributionBefore removes an attribution written just above a

@@ -34,3 +34,21 @@ func StartsHistory(text string) bool {
 	}
 	return cls[i] == clsMarker || cls[i] == clsHeader && headerBlock(lines, cls, i)
 }
+
+// HistoryLine is the quick test of one line for StartsHistory: marker says
+// the line alone opens history (an attribution, an original-message line);
+// header says it may open a header block, which only the lines below it
+// can confirm.
+func HistoryLine(line string) (marker, header bool) {
+	line = strings.TrimSpace(line)
+	if line == "" || len(line) > maxPatternLine || IsForwardMarker(line) {
+		return false, false
+	}
+	switch classify([]string{line})[0] {
+	case clsMarker:
+		return true, false
+	case clsHeader:
+		return false, true
+	}
+	return false, false
+}
