@@ -305,3 +305,19 @@ func checkInlineImageWith(t *testing.T, r *enmime.Envelope, cid string) {
 	}
 	t.Errorf("no inline part %s beside the HTML", cid)
 }
+
+// Outlook forwards with no marker line, only the forwarded mail's header
+// block; the subject ("RV:") says it is a forward, and the bank's notice
+// is kept in what is stored and in what the agents get, text and HTML.
+func TestOutlookForwardKeepsTheForwardedMail(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, fixture(t, "customer-outlook-forward-es.eml", nil))
+	m := messageOf(t, e, 1, 0)
+	if !strings.Contains(m.NewText, "avisos@banco.example") || !strings.Contains(m.NewText, "referencia 7788-1122") || m.CutFlagged {
+		t.Errorf("stored new text (flagged %v):\n%s", m.CutFlagged, m.NewText)
+	}
+	n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+	if !strings.Contains(n.Text, "referencia 7788-1122") || !strings.Contains(n.HTML, "referencia 7788-1122") || !strings.Contains(n.HTML, "avisos@banco.example") {
+		t.Errorf("agent notification lacks the bank's notice:\n%s\n%s", n.Text, n.HTML)
+	}
+}

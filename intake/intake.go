@@ -105,7 +105,7 @@ func (d *Desk) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, e
 		raw:    raw,
 		sha:    hex.EncodeToString(sum[:]),
 		p:      p,
-		cut:    threading.CutQuote(p.Text),
+		cut:    threading.CutQuoteSubject(p.Text, p.Subject),
 		now:    d.Now().UTC(),
 		cfg:    cfg,
 		refIDs: threading.ReferencedIDs(p.InReplyTo, p.References),

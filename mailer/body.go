@@ -53,12 +53,13 @@ func richBody(p *message.Parsed, m *store.Message, kind string) (richtext.Body, 
 	if p == nil || strings.TrimSpace(p.HTML) == "" {
 		return richtext.Body{}, false
 	}
-	keep := m.CutFlagged && !IsCustomerKind(kind)
+	// A forward's history is the forwarded mail: it is the content.
+	keep := m.CutFlagged && !IsCustomerKind(kind) || threading.IsForwardSubject(p.Subject)
 	b := richtext.Prepare(p.HTML, richtext.Options{KeepQuote: keep, Commands: m.Author == store.AuthorAgent})
 	if b.Text == "" && len(b.CIDs) == 0 {
 		return b, false
 	}
-	if !keep && !b.Cut && strings.TrimSpace(threading.CutQuote(p.Text).Removed) != "" {
+	if !keep && !b.Cut && strings.TrimSpace(threading.CutQuoteSubject(p.Text, p.Subject).Removed) != "" {
 		return b, false
 	}
 	return b, true

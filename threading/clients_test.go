@@ -113,3 +113,30 @@ func TestEveryClientsForwardKeepsTheForwardedMail(t *testing.T) {
 		}
 	}
 }
+
+// Outlook forwards with a header block and no marker; the subject says
+// it is a forward ("RV:", "TR:", "WG:" ...), and the forwarded mail stays.
+func TestOutlookForwardIsKeptByItsSubject(t *testing.T) {
+	for _, c := range []struct{ lang, subject string }{
+		{"en", "FW: Invoice"}, {"es", "RV: Factura"}, {"fr", "TR: Facture"}, {"pt", "ENC: Fatura"}, {"it", "I: Fattura"}, {"de", "WG: Rechnung"},
+	} {
+		var block string
+		for _, h := range outlookHeaders {
+			if h.lang == c.lang {
+				block = h.block
+			}
+		}
+		text := "Mirad esto.\n\n________________________________\n" + block + "\n\nLe informamos de dos cargos, referencia 7788-1122.\n"
+		if got := CutQuoteSubject(text, c.subject); got.New != strings.TrimSpace(text) {
+			t.Errorf("%s %q: New = %q", c.lang, c.subject, got.New)
+		}
+		alone := block + "\n\nLe informamos de dos cargos, referencia 7788-1122."
+		if got := CutQuoteSubject(alone+"\n", c.subject); got.New != alone {
+			t.Errorf("%s %q without comment: New = %q", c.lang, c.subject, got.New)
+		}
+		// The same mail as a reply loses the history, as every reply does.
+		if got := CutQuoteSubject(text, "RE: "+c.subject); got.New != "Mirad esto." {
+			t.Errorf("%s reply to %q: New = %q", c.lang, c.subject, got.New)
+		}
+	}
+}

@@ -374,7 +374,11 @@ func classify(lines []string) []byte {
 // signatures. It never loses text: New and Removed together hold every
 // line, and Flagged says when the cut should not be trusted. A forwarded
 // mail is content, not history: it stays in New below the sender's comment.
-func CutQuote(text string) Cut {
+func CutQuote(text string) Cut { return cutQuote(text, false) }
+
+// cutQuote is CutQuote; forwarded says the subject marks the mail as a
+// forward, so history found below the comment is the forwarded mail.
+func cutQuote(text string, forwarded bool) Cut {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	lines := strings.Split(text, "\n")
@@ -396,6 +400,14 @@ func CutQuote(text string) Cut {
 	}
 	if fw, ok := forwardStart(lines, cls, end); ok {
 		return keepForward(lines, fw)
+	}
+	if forwarded {
+		if markerCut && hasClass(cls[start:end], clsText) {
+			return keepForward(lines, cut) // the comment, then the forwarded mail
+		}
+		if first := firstNonEmpty(cls, 0, len(lines)); first < len(lines) && (cls[first] == clsHeader || cls[first] == clsMarker) {
+			return keepForward(lines, first) // no comment: all of it
+		}
 	}
 	kept, removed, contentSeen := splitKept(lines, cls, start, end)
 	res := Cut{
