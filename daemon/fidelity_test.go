@@ -321,3 +321,35 @@ func TestOutlookForwardKeepsTheForwardedMail(t *testing.T) {
 		t.Errorf("agent notification lacks the bank's notice:\n%s\n%s", n.Text, n.HTML)
 	}
 }
+
+// Apple Mail places an attached file inside the text: the body comes in
+// pieces around it. All of the text is kept (nothing after the file is
+// taken for a signature), in the stored text and the agents' HTML, and the
+// file stays attached.
+func TestAppleMailTextAroundAnAttachmentIsKept(t *testing.T) {
+	for _, c := range []struct{ file, first, second, pdf string }{
+		{"customer-applemail-split-fr.eml", "voici la facture", "puis-je payer par", "facture-2026-0042.pdf"},
+		{"customer-applemail-split-text-de.eml", "hier die Rechnung", "kann ich per Ueberweisung zahlen", "Rechnung-2026-0042.pdf"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			e := daemontest.Start(t, "")
+			e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, fixture(t, c.file, nil))
+			m := messageOf(t, e, 1, 0)
+			if !strings.Contains(m.NewText, c.first) || !strings.Contains(m.NewText, c.second) || m.CutFlagged {
+				t.Errorf("stored new text (flagged %v):\n%s", m.CutFlagged, m.NewText)
+			}
+			if len(m.Attachments) != 1 || m.Attachments[0].Filename != c.pdf {
+				t.Errorf("attachments: %+v", m.Attachments)
+			}
+			n := parse(t, one(t, daemontest.To(e.Flush(), "ana@example.com")))
+			for _, body := range []string{n.Text, n.HTML} {
+				if !strings.Contains(body, c.first) || !strings.Contains(body, c.second) {
+					t.Errorf("agent notification lacks part of the text:\n%s", body)
+				}
+			}
+			if len(n.Attachments) != 1 || n.Attachments[0].FileName != c.pdf {
+				t.Errorf("agent notification attachments: %d", len(n.Attachments))
+			}
+		})
+	}
+}

@@ -124,3 +124,58 @@ func DecodeFlowed(text string, delsp bool) string {
 	flush()
 	return strings.Join(out, "\n")
 }
+
+// bodyText is the text of the mail. enmime joins the text parts of a
+// multipart/mixed mail (Apple Mail writes one before and one after each
+// attachment placed inside the text) with a "--" line, which reads as a
+// signature separator and would cut the rest of the text away; they are
+// joined as paragraphs instead.
+func bodyText(env *enmime.Envelope) string {
+	parts := textParts(env, "text/plain")
+	if len(parts) < 2 {
+		return env.Text
+	}
+	var out []string
+	for _, p := range parts {
+		out = append(out, strings.TrimRight(string(p.Content), "\r\n"))
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// bodyHTML is the HTML of the mail: every HTML body part of Apple Mail's
+// multipart/mixed, in order (enmime keeps the first only).
+func bodyHTML(env *enmime.Envelope) string {
+	parts := textParts(env, "text/html")
+	if len(parts) < 2 {
+		return env.HTML
+	}
+	var sb strings.Builder
+	for _, p := range parts {
+		sb.Write(p.Content)
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+// textParts are the body parts of type ct when there are several side by
+// side in one multipart/mixed (Apple Mail's text, attachment, text), at the
+// top of the mail or as the HTML alternative; nil otherwise, when enmime's
+// choice stands.
+func textParts(env *enmime.Envelope, ct string) []*enmime.Part {
+	if env.Root == nil {
+		return nil
+	}
+	parts := env.Root.DepthMatchAll(func(p *enmime.Part) bool {
+		return p.ContentType == ct && p.Disposition != "attachment" && p.FileName == ""
+	})
+	if len(parts) < 2 {
+		return nil
+	}
+	parent := parts[0].Parent
+	for _, p := range parts {
+		if p.Parent == nil || p.Parent != parent || parent.ContentType != "multipart/mixed" {
+			return nil
+		}
+	}
+	return parts
+}

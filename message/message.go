@@ -147,7 +147,7 @@ func Parse(raw []byte) (*Parsed, error) {
 	p.To = addrs(env, "To")
 	p.Cc = addrs(env, "Cc")
 	// enmime converts HTML to text itself when a mail has no text part.
-	p.Text = env.Text
+	p.Text = bodyText(env)
 	if strings.TrimSpace(p.Text) == "" && len(attachmentParts(env)) == 0 {
 		// A broken structure (a boundary that never appears) hides the
 		// body from the MIME parser; show the body as it was sent.
@@ -157,7 +157,7 @@ func Parse(raw []byte) (*Parsed, error) {
 		}
 	}
 	p.Text = strings.ToValidUTF8(unflow(env, strings.ReplaceAll(p.Text, "\r\n", "\n")), "\uFFFD")
-	p.HTML = strings.ToValidUTF8(env.HTML, "\uFFFD")
+	p.HTML = strings.ToValidUTF8(bodyHTML(env), "\uFFFD")
 	for i, part := range attachmentParts(env) {
 		ct := part.ContentType
 		if ct == "" {
