@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -164,10 +165,17 @@ func (h *Handler) buildPage(cfg *config.Config, tk *store.Ticket, msgs []*store.
 				v.Attachments = append(v.Attachments, av)
 			}
 		}
+		if len(v.Images) > 0 {
+			// Outlook marks the place of a pasted image in its text with
+			// "[cid:...]"; the page shows the image itself.
+			v.Text = strings.TrimSpace(reCIDPlaceholder.ReplaceAllString(v.Text, ""))
+		}
 		p.Messages = append(p.Messages, v)
 	}
 	return p
 }
+
+var reCIDPlaceholder = regexp.MustCompile(`[ \t]*\[cid:[^\]\s]{1,200}\][ \t]*\n?`)
 
 // splitQuote returns the new text of a customer's mail and the rest of it
 // (quotes, signature), which the page folds away. When the cut was unsure

@@ -85,6 +85,9 @@ func TestStatusPageShowsInlineImagesInABrowser(t *testing.T) {
 	if !regexp.MustCompile(`<img src="/t/` + m[1] + `/files/\d+" alt="image001.png"`).MatchString(dom) {
 		t.Errorf("DOM shows no inline image:\n%s", dom)
 	}
+	if !strings.Contains(dom, "Al pagar me sale este error:") || strings.Contains(dom, "[cid:") {
+		t.Errorf("DOM text: Outlook's [cid:] placeholder should give way to the image:\n%s", dom)
+	}
 	path := filepath.Join(t.TempDir(), "inline.png")
 	if out := os.Getenv("TICKETD_SCREENSHOT_DIR"); out != "" {
 		defer func() {
