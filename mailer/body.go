@@ -67,9 +67,13 @@ func richBody(p *message.Parsed, m *store.Message, kind string) (richtext.Body, 
 
 // splitParts sorts the message's stored attachments into images its HTML
 // shows (sent inline, by Content-ID) and files (attached). With HTML, an
-// inline image the HTML no longer shows was in the history that was cut,
-// and goes no further.
+// image the mail's HTML showed but the cut HTML no longer shows was in the
+// history that was cut, and goes no further; any other file is attached.
 func splitParts(p *message.Parsed, m *store.Message, cids []string, rich bool) (inline, files []message.Part) {
+	var inHistory []string
+	if rich {
+		inHistory = richtext.References(p.HTML)
+	}
 	byIndex := map[int]message.Part{}
 	for _, part := range p.Attachments {
 		byIndex[part.Index] = part
@@ -83,7 +87,7 @@ func splitParts(p *message.Parsed, m *store.Message, cids []string, rich bool) (
 		switch {
 		case rich && shown:
 			inline = append(inline, part)
-		case rich && part.Inline && part.ContentID != "" && strings.HasPrefix(part.ContentType, "image/"):
+		case rich && part.ContentID != "" && slices.Contains(inHistory, part.ContentID):
 			// An image of the quoted history.
 		default:
 			files = append(files, part)

@@ -100,9 +100,12 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
+// hasClass tells whether n has class, also under the prefixes clients add
+// when they quote another client's mail: Outlook's "x_gmail_quote",
+// Yahoo's "ydp3f8e2a1cyahoo_quoted".
 func hasClass(n *html.Node, class string) bool {
 	for _, c := range strings.Fields(attr(n, "class")) {
-		if c == class || strings.HasSuffix(c, "_"+class) || strings.HasSuffix(c, "yahoo_quoted") && class == "yahoo_quoted" {
+		if c == class || strings.HasSuffix(c, "_"+class) || strings.HasPrefix(c, "ydp") && strings.HasSuffix(c, class) {
 			return true
 		}
 	}
@@ -245,4 +248,18 @@ func trimEnd(n *html.Node) {
 	if c := n.LastChild; c != nil && c.Type == html.ElementNode && isBlock(c) {
 		trimEnd(c)
 	}
+}
+
+// reAnyCID finds the cid: references of an HTML source before any cut.
+var reAnyCID = regexp.MustCompile(`(?i)src\s*=\s*["']?cid:([^"'\s>]+)`)
+
+// References lists the Content-IDs src shows anywhere, the quoted history
+// included: an inline image that src shows but Prepare's result does not
+// was in the history that was cut.
+func References(src string) []string {
+	var out []string
+	for _, m := range reAnyCID.FindAllStringSubmatch(src, -1) {
+		out = append(out, html.UnescapeString(m[1]))
+	}
+	return out
 }

@@ -36,14 +36,15 @@ func inlineImages(tx *store.Tx, msgs []*store.Message) (map[int64]bool, error) {
 		}
 		// With HTML, only the images of the new text: one in the quoted
 		// history stays a download under its own name.
-		var shown []string
+		var shown, all []string
 		if p.HTML != "" {
 			shown = richtext.Prepare(p.HTML, richtext.Options{Commands: m.Author == store.AuthorAgent}).CIDs
+			all = richtext.References(p.HTML)
 		}
 		inlineByIndex := map[int]bool{}
 		for _, part := range p.Attachments {
-			inlineByIndex[part.Index] = part.Inline && isSafeImage(part.ContentType) &&
-				(p.HTML == "" || slices.Contains(shown, part.ContentID))
+			inHistory := slices.Contains(all, part.ContentID) && !slices.Contains(shown, part.ContentID)
+			inlineByIndex[part.Index] = part.Inline && isSafeImage(part.ContentType) && !inHistory
 		}
 		for _, a := range m.Attachments {
 			if inlineByIndex[a.PartIndex] && isSafeImage(a.ContentType) {
