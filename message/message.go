@@ -158,17 +158,22 @@ func Parse(raw []byte) (*Parsed, error) {
 	}
 	p.Text = strings.ToValidUTF8(unflow(env, strings.ReplaceAll(p.Text, "\r\n", "\n")), "\uFFFD")
 	p.HTML = strings.ToValidUTF8(bodyHTML(env), "\uFFFD")
+	files := 0 // parts that are not bodies, for names
 	for i, part := range attachmentParts(env) {
 		ct := part.ContentType
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
+		body := isBodyPart(env, part)
+		if !body {
+			files++
+		}
 		name := part.FileName
 		if name == "" {
-			name = fmt.Sprintf("part-%d", i+1)
+			name = fmt.Sprintf("part-%d", files)
 		}
 		p.Attachments = append(p.Attachments, Part{Index: i, Filename: name, ContentType: ct, Content: part.Content,
-			ContentID: strings.Trim(strings.TrimSpace(part.ContentID), "<>"), Inline: isInline(part), body: isBodyPart(env, part)})
+			ContentID: strings.Trim(strings.TrimSpace(part.ContentID), "<>"), Inline: isInline(part), body: body})
 	}
 	var tnefProblems []string
 	p.Attachments, tnefProblems = unpackTNEF(p.Attachments)

@@ -45,7 +45,7 @@ func quoteKind(n *html.Node) int {
 	case hasClass(n, "yahoo_quoted") || strings.HasPrefix(id, "yahoo_quoted"):
 		return quoteBlock
 	// Outlook on the web and the new Outlook: the header after <hr>.
-	case id == "divRplyFwdMsg" || id == "appendonsend":
+	case id == "divRplyFwdMsg" || id == "appendonsend" || strings.HasSuffix(id, "_divRplyFwdMsg") || strings.HasSuffix(id, "_appendonsend"):
 		return historyStart
 	// Outlook for Windows and Mac: a top border over "From: ... Sent: ...".
 	case n.DataAtom == atom.Div && strings.Contains(strings.ToLower(attr(n, "style")), "border-top") &&
