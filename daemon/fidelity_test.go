@@ -75,7 +75,7 @@ func TestAgentHTMLAnswersKeepTheirFormatting(t *testing.T) {
 				if !strings.Contains(part.body, c.answer) {
 					t.Errorf("%s part lacks the answer %q:\n%s", part.name, c.answer, part.body)
 				}
-				for _, leak := range []string{"desde ayer no puedo entrar", "#prior", "soporte@example.com>", "ana@example.com", "oculto-preheader"} {
+				for _, leak := range []string{"desde ayer no puedo entrar", "#prior", "soporte@example.com>", "ana@example.com", "oculto-preheader", "ana.directo@example.com", "+49 30 1234567"} {
 					if strings.Contains(part.body, leak) {
 						t.Errorf("%s part carries %q (quote, command or hidden text):\n%s", part.name, leak, part.body)
 					}

@@ -59,10 +59,30 @@ func richBody(p *message.Parsed, m *store.Message, kind string) (richtext.Body, 
 	if b.Text == "" && len(b.CIDs) == 0 {
 		return b, false
 	}
-	if !keep && !b.Cut && strings.TrimSpace(threading.CutQuoteSubject(p.Text, p.Subject).Removed) != "" {
+	if !keep && showsRemoved(b.Text, threading.CutQuoteSubject(p.Text, p.Subject).Removed) {
 		return b, false
 	}
 	return b, true
+}
+
+// showsRemoved says the HTML still shows a line that the text cut removed
+// (a quoted line, a signature): its history is marked in a way the HTML cut
+// did not find, and the text, cut by the text's own rules, goes instead.
+func showsRemoved(htmlText, removed string) bool {
+	flat := func(s string) string {
+		return strings.Join(strings.Fields(strings.NewReplacer("*", " ", "\u00a0", " ").Replace(s)), " ")
+	}
+	shown := flat(htmlText)
+	for i, l := range strings.Split(removed, "\n") {
+		if i >= 200 {
+			break
+		}
+		l = flat(strings.TrimLeft(l, " \t>"))
+		if len(l) >= 12 && strings.Contains(shown, l) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitParts sorts the message's stored attachments into images its HTML

@@ -196,6 +196,47 @@ func startsHistory(line string, n *html.Node) bool {
 	return marker || header && threading.StartsHistory(textFrom(n))
 }
 
+// removeSignature removes the writer's signature, as the text cut does
+// below "-- ": Gmail's gmail_signature (and its "-- " prefix), Thunderbird's
+// moz-signature, or everything from a "-- " line on.
+func removeSignature(body *html.Node) bool {
+	var blocks []*html.Node
+	var sep *html.Node
+	walk(body, func(n *html.Node) bool {
+		if sep != nil {
+			return false
+		}
+		switch {
+		case n.Type == html.ElementNode && (hasClass(n, "gmail_signature") || hasClass(n, "gmail_signature_prefix") || hasClass(n, "moz-signature")):
+			blocks = append(blocks, n)
+			return false
+		case n.Type == html.TextNode && isSigSep(n):
+			sep = n
+		}
+		return true
+	})
+	for _, n := range blocks {
+		remove(n)
+	}
+	if sep != nil {
+		cutFrom(body, sep)
+	}
+	return len(blocks) > 0 || sep != nil
+}
+
+// isSigSep tells a "-- " line: a text of its own between line breaks.
+func isSigSep(n *html.Node) bool {
+	t := strings.TrimRight(strings.ReplaceAll(n.Data, "\u00a0", " "), " \t\r\n")
+	t = strings.TrimLeft(t, " \t\r\n")
+	if t != "--" && t != "—" && t != "–" {
+		return false
+	}
+	edge := func(s *html.Node) bool {
+		return s == nil || s.Type == html.ElementNode && (s.DataAtom == atom.Br || isBlock(s))
+	}
+	return edge(n.PrevSibling) && edge(n.NextSibling)
+}
+
 // removeAttributionBefore removes an attribution written just above a
 // quote instead of inside it (Apple Mail's <div>On ..., X wrote:</div>), so
 // none is left without its quote.

@@ -43,6 +43,7 @@ func Prepare(src string, opt Options) Body {
 	removeHidden(body)
 	if !opt.KeepQuote {
 		b.Cut = cutQuotes(body)
+		removeSignature(body)
 	}
 	if opt.Commands {
 		removeCommands(body)

@@ -72,3 +72,20 @@ func TestPrepareRemovesCommandLines(t *testing.T) {
 		}
 	}
 }
+
+// The writer's signature goes, as the text cut drops what is below "-- ".
+func TestPrepareRemovesSignatures(t *testing.T) {
+	for _, c := range []struct{ client, html string }{
+		{"Gmail", `<div dir="ltr">Hecho.<br clear="all"><div><br></div><span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature"><div>Ana · +34 600 000 000</div></div></div>`},
+		{"Thunderbird", `<p>Hecho.</p><div class="moz-signature">-- <br>Ana · +34 600 000 000</div>`},
+		{"plain -- line", `<div>Hecho.</div><div>-- <br>Ana · +34 600 000 000</div>`},
+	} {
+		b := Prepare(c.html, Options{})
+		if b.Text != "Hecho." || strings.Contains(b.HTML, "600") {
+			t.Errorf("%s: HTML %q text %q", c.client, b.HTML, b.Text)
+		}
+	}
+	if b := Prepare(`<p>Use -- as a separator -- in the file.</p>`, Options{}); !strings.Contains(b.Text, "separator") {
+		t.Errorf("a -- inside a sentence is no signature: %q", b.Text)
+	}
+}
