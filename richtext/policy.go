@@ -13,7 +13,8 @@ import (
 // elsewhere go.
 var policy = sync.OnceValue(func() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
-	p.AllowStandardURLs() // http, https, mailto; parseable; relative URLs refused
+	p.AllowStandardURLs()      // http, https, mailto; parseable
+	p.AllowRelativeURLs(false) // nothing to be relative to in a mail
 	p.AllowURLSchemes("cid")
 	p.RequireNoFollowOnLinks(false)
 	p.AllowAttrs("href").OnElements("a")

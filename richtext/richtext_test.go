@@ -89,3 +89,11 @@ func TestPrepareRemovesSignatures(t *testing.T) {
 		t.Errorf("a -- inside a sentence is no signature: %q", b.Text)
 	}
 }
+
+// A relative link means nothing in a mail and goes; an absolute one stays.
+func TestPrepareDropsRelativeLinks(t *testing.T) {
+	b := Prepare(`<p><a href="/admin">panel</a> <a href="https://example.com/a">ok</a> <a href="mailto:soporte@example.com">m</a></p>`, Options{})
+	if strings.Contains(b.HTML, `href="/admin"`) || !strings.Contains(b.HTML, `href="https://example.com/a"`) || !strings.Contains(b.HTML, `href="mailto:soporte@example.com"`) {
+		t.Errorf("links: %s", b.HTML)
+	}
+}
