@@ -97,3 +97,12 @@ func TestPrepareDropsRelativeLinks(t *testing.T) {
 		t.Errorf("links: %s", b.HTML)
 	}
 }
+
+// A sentence that reads like an addressless attribution, followed by more
+// of the answer, is not history.
+func TestPrepareKeepsAttributionLikeSentences(t *testing.T) {
+	b := Prepare(`<p>Hallo,</p><p>am Montag schrieb ich Ihnen 2 Mails:</p><ul><li>Rechnung</li><li>Passwort</li></ul><p>Keine Antwort.</p>`, Options{})
+	if b.Cut || !strings.Contains(b.Text, "Keine Antwort.") || !strings.Contains(b.Text, "Passwort") {
+		t.Errorf("cut %v: %q", b.Cut, b.Text)
+	}
+}

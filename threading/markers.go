@@ -27,9 +27,12 @@ func StartsHistory(text string) bool {
 	if len(lines) > 40 {
 		lines = lines[:40] // a header block is short
 	}
+	// A line that stands for "more text below" keeps an attribution
+	// without address from being confirmed by the end of a fragment.
+	lines = append(lines, "\x00")
 	cls := classify(lines)
-	i := firstNonEmpty(cls, 0, len(lines))
-	if i == len(lines) || IsForwardMarker(lines[i]) {
+	i := firstNonEmpty(cls, 0, len(lines)-1)
+	if i == len(lines)-1 || IsForwardMarker(lines[i]) {
 		return false
 	}
 	return cls[i] == clsMarker || cls[i] == clsHeader && headerBlock(lines, cls, i)
@@ -43,6 +46,9 @@ func HistoryLine(line string) (marker, header bool) {
 	line = strings.TrimSpace(line)
 	if line == "" || len(line) > maxPatternLine || IsForwardMarker(line) {
 		return false, false
+	}
+	if isAddresslessAttribution(line) && !isAttribution(line) {
+		return false, true // only a quote below confirms it (see classify)
 	}
 	switch classify([]string{line})[0] {
 	case clsMarker:

@@ -238,9 +238,7 @@ func attribution(s string, f byteFlags) bool {
 	switch {
 	case end == "":
 		return false
-	case hasDigit && (hasAt || isAttrOpener(s)) && end != s && reAttrMid.MatchString(s):
-		// "Am 25.11.26 um 10:12 schrieb Ana Pérez:" (Thunderbird, Apple
-		// Mail) names no address when the sender had no display address.
+	case hasDigit && hasAt && end != s && reAttrMid.MatchString(s):
 		return true
 	case hasDigit && end[len(end)-1] == '>' && isDateAddr(end):
 		return true
@@ -250,6 +248,17 @@ func attribution(s string, f byteFlags) bool {
 		return true
 	}
 	return false
+}
+
+// isAddresslessAttribution matches the German order without an address:
+// an opener, a date, the verb, a name and a colon.
+func isAddresslessAttribution(l string) bool {
+	s := strings.TrimSpace(l)
+	if len(s) > 200 || !endsWithColon(s) || !isAttrOpener(s) {
+		return false
+	}
+	hasDigit, _ := digitAt(s, flagsOf(s))
+	return hasDigit && reAttrMid.MatchString(s)
 }
 
 func isMarker(line string, f byteFlags) bool {
@@ -317,6 +326,22 @@ func classify(lines []string) []byte {
 			j++
 		}
 		if j < len(lines) && cls[j] == clsQuote {
+			cls[i] = clsMarker
+		}
+	}
+	// "Am 25.11.26 um 10:12 schrieb Ana Pérez:" (Thunderbird, Apple Mail)
+	// names no address; a sentence can read the same ("Am Montag schrieb
+	// ich Ihnen 2 Mails:"), so only the quote below it, or nothing at all
+	// below it (its quote went to an attachment), confirms it.
+	for i := 0; i < len(lines); i++ {
+		if cls[i] != clsText || !isAddresslessAttribution(lines[i]) {
+			continue
+		}
+		j := i + 1
+		for j < len(lines) && cls[j] == clsEmpty {
+			j++
+		}
+		if j == len(lines) || j <= i+3 && cls[j] == clsQuote {
 			cls[i] = clsMarker
 		}
 	}
