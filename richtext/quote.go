@@ -44,6 +44,12 @@ func quoteKind(n *html.Node) int {
 	// "ydp..." prefix.
 	case hasClass(n, "yahoo_quoted") || strings.HasPrefix(id, "yahoo_quoted"):
 		return quoteBlock
+	// Proton Mail and Zoho.
+	case hasClass(n, "protonmail_quote") || hasClass(n, "zmail_extra"):
+		return quoteBlock
+	// Outlook for Mac, and Outlook Express's header.
+	case id == "mail-editor-reference-message-container" || hasClass(n, "OutlookMessageHeader"):
+		return historyStart
 	// Outlook on the web and the new Outlook: the header after <hr>.
 	case id == "divRplyFwdMsg" || id == "appendonsend" || strings.HasSuffix(id, "_divRplyFwdMsg") || strings.HasSuffix(id, "_appendonsend"):
 		return historyStart
@@ -198,7 +204,7 @@ func startsHistory(line string, n *html.Node) bool {
 
 // removeSignature removes the writer's signature, as the text cut does
 // below "-- ": Gmail's gmail_signature (and its "-- " prefix), Thunderbird's
-// moz-signature, or everything from a "-- " line on.
+// moz-signature, Outlook mobile's, or everything from a "-- " line on.
 func removeSignature(body *html.Node) bool {
 	var blocks []*html.Node
 	var sep *html.Node
@@ -207,7 +213,8 @@ func removeSignature(body *html.Node) bool {
 			return false
 		}
 		switch {
-		case n.Type == html.ElementNode && (hasClass(n, "gmail_signature") || hasClass(n, "gmail_signature_prefix") || hasClass(n, "moz-signature")):
+		case n.Type == html.ElementNode && (hasClass(n, "gmail_signature") || hasClass(n, "gmail_signature_prefix") ||
+			hasClass(n, "moz-signature") || attr(n, "id") == "ms-outlook-mobile-signature"):
 			blocks = append(blocks, n)
 			return false
 		case n.Type == html.TextNode && isSigSep(n):
