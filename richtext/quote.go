@@ -72,7 +72,7 @@ func cutQuotes(body *html.Node) bool {
 		}
 		switch quoteKind(n) {
 		case quoteBlock:
-			if !threading.IsForwardMarker(firstLine(n)) {
+			if !threading.IsForwardMarker(firstLine(n)) && !forwardAbove(n) {
 				blocks = append(blocks, n)
 			}
 			return false
@@ -242,6 +242,24 @@ func isSigSep(n *html.Node) bool {
 		return s == nil || s.Type == html.ElementNode && (s.DataAtom == atom.Br || isBlock(s))
 	}
 	return edge(n.PrevSibling) && edge(n.NextSibling)
+}
+
+// forwardAbove says the last line written just above n is a forward
+// marker: Apple Mail's "Begin forwarded message:" above the
+// <blockquote type=cite> that holds the forwarded mail.
+func forwardAbove(n *html.Node) bool {
+	p := n.PrevSibling
+	for p != nil && blank(p) {
+		p = p.PrevSibling
+	}
+	if p == nil {
+		if n.Parent == nil || n.Parent.PrevSibling == nil {
+			return false
+		}
+		return forwardAbove(n.Parent) // <div><br><blockquote ...> in Apple's markup
+	}
+	lines := strings.Split(strings.TrimSpace(textOf(p)), "\n")
+	return threading.IsForwardMarker(lines[len(lines)-1])
 }
 
 // removeAttributionBefore removes an attribution written just above a

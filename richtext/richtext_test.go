@@ -46,6 +46,7 @@ func TestPrepareCutsEachClientsQuote(t *testing.T) {
 		{"Proton Mail", `<div>Gracias.</div><div class="protonmail_quote">On Monday, Ana wrote:<blockquote class="protonmail_quote">viejo</blockquote></div>`, "Gracias.", "viejo"},
 		{"Outlook for Mac", `<div>Thanks.</div><div id="mail-editor-reference-message-container"><div><b>From: </b>Soporte<br><b>Date: </b>Monday</div><div>old</div></div>`, "Thanks.", "old"},
 		{"Outlook mobile", `<div>Ok.</div><div id="ms-outlook-mobile-signature">Get Outlook for iOS</div><hr><div id="divRplyFwdMsg"><b>From:</b> Soporte</div><div>old</div>`, "Ok.", "Outlook for iOS"},
+		{"Apple Mail forward", `<div>Mirad esto.</div><div><br><div>Begin forwarded message:</div><br class="Apple-interchange-newline"><blockquote type="cite"><div><b>From: </b>Banco</div><div>Cargo duplicado</div></blockquote></div>`, "Cargo duplicado", ""},
 		{"Hotmail, plain quoting inside HTML", `<div dir="ltr">Hello<br><br><div>&gt; Subject: Test<br>&gt; From: bob@example.com<br>&gt; Hi<br></div></div>`, "Hello", "Subject"},
 		{"Outlook 2003, header after an <hr>", `<p>Thanks</p><div><hr></div><p><b>From:</b>` + "\n" + `Alexander [mailto:a@example.com]<br><b>Sent:</b> Friday<br><b>To:</b> Alex<br><b>Subject:</b> Test</p><p>old</p>`, "Thanks", "old"},
 		{"Yandex, attribution split by a link", `<p>Hi.<br><br>26.06.2014, 14:41, "Alexander L" &lt;<a href="mailto:a@example.com">a@example.com</a>&gt;:</p><blockquote>old</blockquote>`, "Hi.", "old"},

@@ -8,6 +8,7 @@ import (
 	"github.com/ticketd/ticketd/message"
 	"github.com/ticketd/ticketd/richtext"
 	"github.com/ticketd/ticketd/store"
+	"github.com/ticketd/ticketd/threading"
 )
 
 // imageTypes are the image types the page shows inline; they are served
@@ -38,7 +39,9 @@ func inlineImages(tx *store.Tx, msgs []*store.Message) (map[int64]bool, error) {
 		// history stays a download under its own name.
 		var shown, all []string
 		if p.HTML != "" {
-			shown = richtext.Prepare(p.HTML, richtext.Options{Commands: m.Author == store.AuthorAgent}).CIDs
+			// A forward's quoted part is the forwarded mail, shown whole.
+			opt := richtext.Options{Commands: m.Author == store.AuthorAgent, KeepQuote: threading.IsForwardSubject(p.Subject)}
+			shown = richtext.Prepare(p.HTML, opt).CIDs
 			all = richtext.References(p.HTML)
 		}
 		inlineByIndex := map[int]bool{}
