@@ -72,8 +72,9 @@ func cutQuotes(body *html.Node) bool {
 		}
 		switch quoteKind(n) {
 		case quoteBlock:
-			if !threading.IsForwardMarker(firstLine(n)) && !forwardAbove(n) {
-				blocks = append(blocks, n)
+			forward := threading.IsForwardMarker(firstLine(n)) || forwardAbove(n)
+			if !forward || attributionAbove(n) {
+				blocks = append(blocks, n) // a reply's quote, even of a forward
 			}
 			return false
 		case historyStart:
@@ -260,6 +261,19 @@ func forwardAbove(n *html.Node) bool {
 	}
 	lines := strings.Split(strings.TrimSpace(textOf(p)), "\n")
 	return threading.IsForwardMarker(lines[len(lines)-1])
+}
+
+// attributionAbove says an attribution is written just above n
+// (Thunderbird's moz-cite-prefix, or a line such as "On ... wrote:").
+func attributionAbove(n *html.Node) bool {
+	p := n.PrevSibling
+	for p != nil && blank(p) {
+		p = p.PrevSibling
+	}
+	if p == nil {
+		return false
+	}
+	return hasClass(p, "moz-cite-prefix") || threading.IsAttribution(strings.Join(strings.Fields(textOf(p)), " "))
 }
 
 // removeAttributionBefore removes an attribution written just above a
