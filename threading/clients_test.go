@@ -140,3 +140,15 @@ func TestOutlookForwardIsKeptByItsSubject(t *testing.T) {
 		}
 	}
 }
+
+func TestIsForwardSubject(t *testing.T) {
+	for subject, want := range map[string]bool{
+		"Fwd: Aviso": true, "FW: Invoice": true, "RV: Factura": true, "TR: Facture": true, "ENC: Fatura": true,
+		"I: Fattura": true, "WG: Rechnung": true, "[Fwd: old style]": true,
+		"Re: Fwd: Aviso": false, "RE: FW: Invoice": false, "Factura de octubre": false, "Tratamiento: dudas": false, "": false,
+	} {
+		if got := IsForwardSubject(subject); got != want {
+			t.Errorf("IsForwardSubject(%q) = %v, want %v", subject, got, want)
+		}
+	}
+}

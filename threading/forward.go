@@ -5,7 +5,7 @@ import "strings"
 // forwardPrefixes open the subject of a forward in the clients' languages:
 // Gmail's "Fwd:", Outlook's "FW:" (en), "RV:" (es), "TR:" (fr), "ENC:" (pt),
 // "I:" (it), "WG:" (de).
-var forwardPrefixes = []string{"fwd:", "fw:", "rv:", "tr:", "enc:", "i:", "wg:", "reenv:", "inoltra:"}
+var forwardPrefixes = []string{"fwd:", "fw:", "rv:", "tr:", "enc:", "i:", "wg:"}
 
 // IsForwardSubject tells whether subject marks a forward: its first prefix
 // is a forward's, not a reply's ("RE: FW: ..." is a reply).
