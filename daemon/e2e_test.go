@@ -7,11 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/emersion/go-smtp"
 	"github.com/jhillyerd/enmime/v2"

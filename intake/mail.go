@@ -60,7 +60,7 @@ func prepare(cfg *config.Config, keys [][]byte, env Envelope, raw []byte, p *mes
 		Raw:      raw,
 		SHA256:   hex.EncodeToString(sum[:]),
 		P:        p,
-		Cut:      threading.CutQuote(p.Text),
+		Cut:      threading.CutQuoteSubject(p.Text, p.Subject),
 		Now:      now,
 		Cfg:      cfg,
 		RefIDs:   threading.ReferencedIDs(p.InReplyTo, p.References),

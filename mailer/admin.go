@@ -54,7 +54,7 @@ func (c *Composer) composeAdmin(o *ticketd.Outgoing) (*Composed, error) {
 	h.Set("Auto-Submitted", "auto-generated")
 	h.Set("X-Auto-Response-Suppress", "All")
 	var buf bytes.Buffer
-	if err := writeBody(&buf, h, templates.Mail{Subject: subject.String(), Text: body.String()}, nil); err != nil {
+	if err := writeBody(&buf, h, mailBody{Mail: templates.Mail{Subject: subject.String(), Text: body.String()}}); err != nil {
 		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)
 	}
 	return &Composed{From: from, Rcpts: []string{o.Rcpt}, Data: buf.Bytes()}, nil

@@ -5,13 +5,14 @@ package mailer
 import (
 	"bytes"
 	"fmt"
-	"github.com/ticketd/ticketd"
+	htmltemplate "html/template"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/ticketd/ticketd"
+
 	"github.com/emersion/go-message/mail"
-	"mime"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/mailer/templates"
@@ -47,11 +48,45 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 	if err != nil {
 		return nil, fmt.Errorf("mailer: row %d ticket %d: %w", o.ID, o.Ticket, err)
 	}
-	mb := cfg.Mailbox(tk.Mailbox)
 	mbName, mbAddr := tk.Mailbox, tk.Mailbox
-	if mb != nil {
+	if mb := cfg.Mailbox(tk.Mailbox); mb != nil {
 		mbName, mbAddr = mb.Name, mb.Address
 	}
+	d := c.templateData(cfg, tk, params, mbName, mbAddr)
+	var body mailBody
+	if o.MessageRef != 0 {
+		if body, err = c.messageData(tx, cfg, o, &d); err != nil {
+			return nil, err
+		}
+	}
+	customer := o.Kind.ToCustomer()
+	fromName, replyTo := mbName, d.ReplyAddress
+	if customer && o.Kind == ticketd.KindRelay && d.AgentName != "" {
+		fromName = d.AgentName
+	}
+	if !customer {
+		key := c.Key
+		if c.SigningKey != nil {
+			key = c.SigningKey()
+		}
+		replyTo = threading.AgentAddress(mbAddr, tk.Token, threading.AgentTag(key, tk.Token, o.Rcpt))
+		d.NoteAddress = threading.NoteAddress(mbAddr, tk.Token, threading.NoteTag(key, tk.Token, o.Rcpt))
+	}
+	rendered, err := c.Templates.Render(templates.Kind(o.Kind), d)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: row %d render %s: %w", o.ID, o.Kind, err)
+	}
+	h, rcpts := headers(o, tk, params, mail.Address{Name: fromName, Address: mbAddr}, replyTo, rendered.Subject)
+	body.Mail = rendered
+	var buf bytes.Buffer
+	if err := writeBody(&buf, h, body); err != nil {
+		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)
+	}
+	return &Composed{From: d.ReplyAddress, Rcpts: rcpts, Data: buf.Bytes()}, nil
+}
+
+// templateData is what every kind of mail may show about the ticket.
+func (c *Composer) templateData(cfg *config.Config, tk *ticketd.Ticket, params ticketd.Params, mbName, mbAddr string) templates.Data {
 	lang := params.Lang
 	if lang == "" {
 		lang = cfg.Server.Language
@@ -84,56 +119,65 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 	if params.Actor != "" {
 		d.AgentName = c.agentName(cfg, params.Actor)
 	}
-	var msg *ticketd.Message
-	var parts []message.Part
-	if o.MessageRef != 0 {
-		if msg, err = tx.Message(o.MessageRef); err != nil {
-			return nil, fmt.Errorf("mailer: row %d message %d: %w", o.ID, o.MessageRef, err)
-		}
-		d.Text = msg.NewText
-		if msg.CutFlagged && !o.Kind.ToCustomer() {
-			d.Text, d.Flagged = msg.Text, true
-		}
-		d.From = msg.FromAddr
-		for _, a := range msg.Attachments {
-			d.Attachments = append(d.Attachments, templates.Attachment{Name: a.Filename, Size: a.Size})
-		}
-		if len(msg.Attachments) > 0 && (o.Kind == ticketd.KindRelay || !o.Kind.ToCustomer()) {
-			if parts, err = c.attachmentBytes(tx, msg); err != nil {
-				return nil, err
-			}
-		}
-		if o.Kind == ticketd.KindRelay {
-			d.AgentName = c.agentName(cfg, msg.FromAddr)
-		}
-	}
-	customer := o.Kind.ToCustomer()
-	var fromName, replyTo string
-	if customer {
-		fromName, replyTo = mbName, customerAddr
-		if o.Kind == ticketd.KindRelay && d.AgentName != "" {
-			fromName = d.AgentName
-		}
-	} else {
-		fromName = mbName
-		key := c.Key
-		if c.SigningKey != nil {
-			key = c.SigningKey()
-		}
-		replyTo = threading.AgentAddress(mbAddr, tk.Token, threading.AgentTag(key, tk.Token, o.Rcpt))
-		d.NoteAddress = threading.NoteAddress(mbAddr, tk.Token, threading.NoteTag(key, tk.Token, o.Rcpt))
-	}
-	rendered, err := c.Templates.Render(templates.Kind(o.Kind), d)
-	if err != nil {
-		return nil, fmt.Errorf("mailer: row %d render %s: %w", o.ID, o.Kind, err)
-	}
+	return d
+}
 
+// messageData fills d with the message row o is about, and returns the
+// parts of the mail that come from it: its HTML and inline images where
+// the kind shows them, and its attachments.
+func (c *Composer) messageData(tx ticketd.Tx, cfg *config.Config, o *ticketd.Outgoing, d *templates.Data) (mailBody, error) {
+	msg, err := tx.Message(o.MessageRef)
+	if err != nil {
+		return mailBody{}, fmt.Errorf("mailer: row %d message %d: %w", o.ID, o.MessageRef, err)
+	}
+	d.Text = msg.NewText
+	if msg.CutFlagged && !o.Kind.ToCustomer() {
+		d.Text, d.Flagged = msg.Text, true
+	}
+	d.From = msg.FromAddr
+	for _, a := range msg.Attachments {
+		d.Attachments = append(d.Attachments, templates.Attachment{Name: a.Filename, Size: a.Size})
+	}
+	if o.Kind == ticketd.KindRelay {
+		d.AgentName = c.agentName(cfg, msg.FromAddr)
+	}
+	var body mailBody
+	if !showsMessage(o.Kind) {
+		return body, nil
+	}
+	var p *message.Parsed
+	if len(msg.Attachments) > 0 || richKinds[o.Kind] {
+		if p, err = c.parsed(tx, msg); err != nil {
+			return mailBody{}, err
+		}
+	}
+	if richKinds[o.Kind] {
+		if rb, ok := richBody(p, msg, o.Kind); ok {
+			d.HTML = htmltemplate.HTML(rb.HTML)
+			if o.Kind == ticketd.KindRelay {
+				d.Text = rb.Text // both parts say the same
+			}
+			body.cids = rb.CIDs
+		}
+	}
+	if len(msg.Attachments) > 0 {
+		body.inline, body.attachments = splitParts(p, msg, body.cids, d.HTML != "")
+	}
+	return body, nil
+}
+
+// showsMessage: the relay and the agents' mails carry the message's files.
+func showsMessage(kind ticketd.OutboxKind) bool { return kind == ticketd.KindRelay || !kind.ToCustomer() }
+
+// headers writes the header of row o: addresses, threading, and the marks
+// of automatic mail. rcpts are the envelope recipients.
+func headers(o *ticketd.Outgoing, tk *ticketd.Ticket, params ticketd.Params, from mail.Address, replyTo, subject string) (mail.Header, []string) {
 	var h mail.Header
 	h.SetDate(o.CreatedAt)
-	h.SetAddressList("From", []*mail.Address{{Name: fromName, Address: mbAddr}})
+	h.SetAddressList("From", []*mail.Address{&from})
 	h.SetAddressList("To", []*mail.Address{{Address: o.Rcpt}})
 	rcpts := []string{o.Rcpt}
-	if customer && len(params.Cc) > 0 {
+	if o.Kind.ToCustomer() && len(params.Cc) > 0 {
 		var cc []*mail.Address
 		for _, a := range params.Cc {
 			cc = append(cc, &mail.Address{Address: a})
@@ -141,8 +185,8 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 		}
 		h.SetAddressList("Cc", cc)
 	}
-	h.SetAddressList("Reply-To", []*mail.Address{{Name: fromName, Address: replyTo}})
-	h.SetSubject(rendered.Subject)
+	h.SetAddressList("Reply-To", []*mail.Address{{Name: from.Name, Address: replyTo}})
+	h.SetSubject(subject)
 	h.SetMessageID(o.MessageID)
 	if params.InReplyTo != "" {
 		h.SetMsgIDList("In-Reply-To", []string{params.InReplyTo})
@@ -160,12 +204,7 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 		h.Set("X-Auto-Response-Suppress", "All")
 	}
 	h.Set("X-Ticketd-Ticket", fmt.Sprint(tk.Number))
-
-	var buf bytes.Buffer
-	if err := writeBody(&buf, h, rendered, parts); err != nil {
-		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)
-	}
-	return &Composed{From: customerAddr, Rcpts: rcpts, Data: buf.Bytes()}, nil
+	return h, rcpts
 }
 
 func (c *Composer) agentName(cfg *config.Config, addr string) string {
@@ -173,87 +212,4 @@ func (c *Composer) agentName(cfg *config.Config, addr string) string {
 		return a.Name
 	}
 	return addr
-}
-
-func (c *Composer) attachmentBytes(tx ticketd.Tx, m *ticketd.Message) ([]message.Part, error) {
-	raw, err := tx.Raw(m.RawID)
-	if err != nil {
-		return nil, fmt.Errorf("mailer: raw of message %d: %w", m.ID, err)
-	}
-	p, err := message.Parse(raw.Data)
-	if err != nil {
-		return nil, fmt.Errorf("mailer: parse message %d: %w", m.ID, err)
-	}
-	var out []message.Part
-	for _, a := range m.Attachments {
-		if a.PartIndex < len(p.Attachments) {
-			out = append(out, p.Attachments[a.PartIndex])
-		}
-	}
-	return out, nil
-}
-
-// writeBody writes text and HTML as alternatives, and attachments after
-// them; go-message does all the encoding, so no text can forge a header.
-func writeBody(buf *bytes.Buffer, h mail.Header, m templates.Mail, parts []message.Part) error {
-	if len(parts) == 0 {
-		// No attachments: a plain multipart/alternative, no mixed wrapper.
-		iw, err := mail.CreateInlineWriter(buf, h)
-		if err != nil {
-			return err
-		}
-		return writeAlternatives(iw, m)
-	}
-	w, err := mail.CreateWriter(buf, h)
-	if err != nil {
-		return err
-	}
-	iw, err := w.CreateInline()
-	if err != nil {
-		return err
-	}
-	if err := writeAlternatives(iw, m); err != nil {
-		return err
-	}
-	for _, p := range parts {
-		var ah mail.AttachmentHeader
-		ct := p.ContentType
-		if _, _, err := mime.ParseMediaType(ct); err != nil || ct == "" {
-			ct = "application/octet-stream"
-		}
-		ah.SetContentType(ct, nil)
-		ah.SetFilename(p.Filename)
-		aw, err := w.CreateAttachment(ah)
-		if err != nil {
-			return err
-		}
-		if _, err := aw.Write(p.Content); err != nil {
-			return err
-		}
-		if err := aw.Close(); err != nil {
-			return err
-		}
-	}
-	return w.Close()
-}
-
-func writeAlternatives(iw *mail.InlineWriter, m templates.Mail) error {
-	for _, alt := range []struct{ ct, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
-		if alt.body == "" {
-			continue
-		}
-		var ih mail.InlineHeader
-		ih.SetContentType(alt.ct, map[string]string{"charset": "utf-8"})
-		pw, err := iw.CreatePart(ih)
-		if err != nil {
-			return err
-		}
-		if _, err := pw.Write([]byte(alt.body)); err != nil {
-			return err
-		}
-		if err := pw.Close(); err != nil {
-			return err
-		}
-	}
-	return iw.Close()
 }

@@ -20,7 +20,6 @@ var ownHTMLFlagged = map[string]string{
 var ownHTMLKnown = map[string]string{
 	"outlook-es":     "Outlook's header block with Para: <addr> read as an untrusted attribution: right text, flagged",
 	"outlook-web-en": "Outlook's header block with To: <addr> read as an untrusted attribution: right text, flagged",
-	"thunderbird-de": "Thunderbird's German attribution without an address (\"Am ... schrieb Ana Pérez:\") stays in the new text",
 }
 
 // TestHTMLOwnRepliesKeepOnlyTheNewText: replies that carry only HTML, in

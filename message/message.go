@@ -30,10 +30,14 @@ type Address struct {
 
 // Part is an attachment (or inline non-text part) of a message.
 type Part struct {
-	Index       int // position in Parsed.Attachments, stable across parses of the same bytes
+	Index       int // the part's number, stable across parses of the same bytes (see Attachment)
 	Filename    string
 	ContentType string
+	ContentID   string // without <>; what the HTML's "cid:" URLs name
+	Inline      bool   // shown inside the body (a pasted image), not attached
 	Content     []byte
+
+	body bool // a text body marked inline: not an attachment (see isBodyPart)
 }
 
 // Parsed is what ticketd keeps of a mail.
@@ -47,7 +51,8 @@ type Parsed struct {
 	References  string // raw header value
 	Date        time.Time
 	Header      map[string][]string // canonical keys, values decoded where RFC 2047 allowed
-	Text        string              // the plain text (HTML converted when there is no text part)
+	Text        string              // the plain text (HTML converted when there is no text part), format=flowed decoded
+	HTML        string              // the HTML body as sent, "" when there is none
 	Attachments []Part
 	Problems    []string // what could not be read, for the record
 }
@@ -142,7 +147,7 @@ func Parse(raw []byte) (*Parsed, error) {
 	p.To = addrs(env, "To")
 	p.Cc = addrs(env, "Cc")
 	// enmime converts HTML to text itself when a mail has no text part.
-	p.Text = env.Text
+	p.Text = bodyText(env)
 	if strings.TrimSpace(p.Text) == "" && len(attachmentParts(env)) == 0 {
 		// A broken structure (a boundary that never appears) hides the
 		// body from the MIME parser; show the body as it was sent.
@@ -151,21 +156,29 @@ func Parse(raw []byte) (*Parsed, error) {
 			p.Problems = append(p.Problems, "body shown as received: no readable MIME part")
 		}
 	}
-	p.Text = strings.ToValidUTF8(strings.ReplaceAll(p.Text, "\r\n", "\n"), "\uFFFD")
+	p.Text = strings.ToValidUTF8(unflow(env, strings.ReplaceAll(p.Text, "\r\n", "\n")), "\uFFFD")
+	p.HTML = strings.ToValidUTF8(bodyHTML(env), "\uFFFD")
+	files := 0 // parts that are not bodies, for names
 	for i, part := range attachmentParts(env) {
 		ct := part.ContentType
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
+		body := isBodyPart(env, part)
+		if !body {
+			files++
+		}
 		name := part.FileName
 		if name == "" {
-			name = fmt.Sprintf("part-%d", i+1)
+			name = fmt.Sprintf("part-%d", files)
 		}
-		p.Attachments = append(p.Attachments, Part{Index: i, Filename: name, ContentType: ct, Content: part.Content})
+		p.Attachments = append(p.Attachments, Part{Index: i, Filename: name, ContentType: ct, Content: part.Content,
+			ContentID: strings.Trim(strings.TrimSpace(part.ContentID), "<>"), Inline: isInline(part), body: body})
 	}
 	var tnefProblems []string
 	p.Attachments, tnefProblems = unpackTNEF(p.Attachments)
 	p.Problems = append(p.Problems, tnefProblems...)
+	p.Attachments = withoutBodies(p.Attachments)
 	for _, e := range env.Errors {
 		p.Problems = append(p.Problems, e.Error())
 	}
@@ -192,10 +205,25 @@ func Attachment(raw []byte, idx int) (*Part, error) {
 	if err != nil {
 		return nil, err
 	}
-	if idx < 0 || idx >= len(p.Attachments) {
-		return nil, fmt.Errorf("message: no attachment %d", idx)
+	for i := range p.Attachments {
+		if p.Attachments[i].Index == idx {
+			return &p.Attachments[i], nil
+		}
 	}
-	return &p.Attachments[idx], nil
+	return nil, fmt.Errorf("message: no attachment %d", idx)
+}
+
+// withoutBodies drops the text bodies from the attachments. The others keep
+// their Index, so attachments stored before bodies were told apart still
+// name the same bytes.
+func withoutBodies(parts []Part) []Part {
+	out := parts[:0]
+	for _, p := range parts {
+		if !p.body {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func needsDetection(env *enmime.Envelope) bool {

@@ -162,7 +162,6 @@ var ownMIME = map[string]struct {
 var ownParseKnown = map[string]string{
 	"mutt-latin1-rfc2231-name.eml": "an RFC 2231 name in ISO-8859-1 is dropped (Go's mime.ParseMediaType decodes only UTF-8 and US-ASCII), " +
 		"so the PDF is \"part-1\"; and mutt's body part (Content-Disposition: inline) is listed as attachment \"part-2\"",
-	"mutt-inline-body.eml": "mutt's body part (Content-Disposition: inline) is listed as attachment \"part-2\" besides being the text",
 	"base64-with-garbage.eml": "the scanner's line inside the base64 body decodes to control characters and U+FFFD " +
 		"appended to the text",
 	"windows-1252-text-attachment.eml": "a text attachment is converted to UTF-8: 66 bytes instead of the 59 the sender attached " +

@@ -21,31 +21,39 @@ func FuzzCutQuote(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		c := CutQuote(in)
-		if strings.TrimSpace(c.New) == "" && !c.Flagged {
-			t.Fatalf("blank New not flagged: %+v", c)
-		}
-		norm := strings.ReplaceAll(strings.ReplaceAll(in, "\r\n", "\n"), "\r", "\n")
-		// Nothing is invented: every line of New and Removed comes from
-		// the input.
-		for _, part := range []string{c.New, c.Removed} {
-			for _, l := range strings.Split(part, "\n") {
-				if !strings.Contains(norm, l) {
-					t.Fatalf("line %q is not in the input", l)
-				}
-			}
-		}
-		// Nothing is lost: every input line is in New or in Removed.
-		for _, l := range strings.Split(norm, "\n") {
-			l = strings.TrimSpace(l)
-			if l != "" && !strings.Contains(c.New, l) && !strings.Contains(c.Removed, l) {
-				t.Fatalf("input line %q lost: %+v", l, c)
-			}
-		}
-		if utf8.ValidString(in) && (!utf8.ValidString(c.New) || !utf8.ValidString(c.Removed)) {
-			t.Fatalf("valid UTF-8 in, invalid out: %+v", c)
+		// As a reply, and as a forward (its subject says so).
+		for _, c := range []Cut{CutQuote(in), CutQuoteSubject(in, "Fwd: x")} {
+			checkCut(t, in, c)
 		}
 	})
+}
+
+// checkCut holds CutQuote's promises for input in.
+func checkCut(t *testing.T, in string, c Cut) {
+	t.Helper()
+	if strings.TrimSpace(c.New) == "" && !c.Flagged {
+		t.Fatalf("blank New not flagged: %+v", c)
+	}
+	norm := strings.ReplaceAll(strings.ReplaceAll(in, "\r\n", "\n"), "\r", "\n")
+	// Nothing is invented: every line of New and Removed comes from
+	// the input.
+	for _, part := range []string{c.New, c.Removed} {
+		for _, l := range strings.Split(part, "\n") {
+			if !strings.Contains(norm, l) {
+				t.Fatalf("line %q is not in the input", l)
+			}
+		}
+	}
+	// Nothing is lost: every input line is in New or in Removed.
+	for _, l := range strings.Split(norm, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.Contains(c.New, l) && !strings.Contains(c.Removed, l) {
+			t.Fatalf("input line %q lost: %+v", l, c)
+		}
+	}
+	if utf8.ValidString(in) && (!utf8.ValidString(c.New) || !utf8.ValidString(c.Removed)) {
+		t.Fatalf("valid UTF-8 in, invalid out: %+v", c)
+	}
 }
 
 func FuzzReferencedIDs(f *testing.F) {

@@ -250,6 +250,17 @@ func attribution(s string, f byteFlags) bool {
 	return false
 }
 
+// isAddresslessAttribution matches the German order without an address:
+// an opener, a date, the verb, a name and a colon.
+func isAddresslessAttribution(l string) bool {
+	s := strings.TrimSpace(l)
+	if len(s) > 200 || !endsWithColon(s) || !isAttrOpener(s) {
+		return false
+	}
+	hasDigit, _ := digitAt(s, flagsOf(s))
+	return hasDigit && reAttrMid.MatchString(s)
+}
+
 func isMarker(line string, f byteFlags) bool {
 	if len(line) > maxPatternLine {
 		return false
@@ -318,6 +329,22 @@ func classify(lines []string) []byte {
 			cls[i] = clsMarker
 		}
 	}
+	// "Am 25.11.26 um 10:12 schrieb Ana Pérez:" (Thunderbird, Apple Mail)
+	// names no address; a sentence can read the same ("Am Montag schrieb
+	// ich Ihnen 2 Mails:"), so only the quote below it, or nothing at all
+	// below it (its quote went to an attachment), confirms it.
+	for i := 0; i < len(lines); i++ {
+		if cls[i] != clsText || !isAddresslessAttribution(lines[i]) {
+			continue
+		}
+		j := i + 1
+		for j < len(lines) && cls[j] == clsEmpty {
+			j++
+		}
+		if j == len(lines) || j <= i+3 && cls[j] == clsQuote {
+			cls[i] = clsMarker
+		}
+	}
 	// Wrapped attributions: start at an unquoted line that could open one
 	// (an opener word, an address, a leading date, a dangling "<") and
 	// join up to 5 following short lines.
@@ -370,47 +397,93 @@ func classify(lines []string) []byte {
 
 // CutQuote separates the new text of a reply from quoted history and
 // signatures. It never loses text: New and Removed together hold every
-// line, and Flagged says when the cut should not be trusted.
-func CutQuote(text string) Cut {
+// line, and Flagged says when the cut should not be trusted. A forwarded
+// mail is content, not history: it stays in New below the sender's comment.
+func CutQuote(text string) Cut { return cutQuote(text, false) }
+
+// cutQuote is CutQuote; forwarded says the subject marks the mail as a
+// forward, so history found below the comment is the forwarded mail.
+func cutQuote(text string, forwarded bool) Cut {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	lines := strings.Split(text, "\n")
 	cls := classify(lines)
-	n := len(lines)
+	f := newFacts(cls)
+	cut, markerCut := findCut(lines, cls, f)
+	// A rule right above a marker belongs to the history.
+	for markerCut && cut > 0 && (cls[cut-1] == clsEmpty || cls[cut-1] == clsRule) {
+		cut--
+	}
+	start := bottomPostStart(cls, f, cut)
 
-	// Suffix facts, so that deciding a cut at each line stays linear.
-	// nextSig[i]: first signature separator at or after i.
-	// lastText[i]: last text line in [i, nextSig[i]).
-	// nextQuote[i]: first quote line at or after i.
-	nextSig := make([]int, n+1)
-	nextQuote := make([]int, n+1)
-	lastText := make([]int, n+1)
-	nextSig[n], nextQuote[n], lastText[n] = n, n, -1
+	// Trailing quotes, rules, mobile signatures and a dash-signed name go
+	// too, as long as some text remains: a mail that is nothing but a
+	// quote (a forward with ">") keeps it.
+	end := trimTail(lines, cls, start, cut, true)
+	if !hasClass(cls[start:end], clsText) {
+		end = trimTail(lines, cls, start, cut, false)
+	}
+	if fw, ok := forwardStart(lines, cls, end); ok {
+		return keepForward(lines, fw)
+	}
+	if forwarded {
+		if markerCut && hasClass(cls[start:end], clsText) {
+			return keepForward(lines, cut) // the comment, then the forwarded mail
+		}
+		if first := firstNonEmpty(cls, 0, len(lines)); first < len(lines) && (cls[first] == clsHeader || cls[first] == clsMarker) {
+			return keepForward(lines, first) // no comment: all of it
+		}
+	}
+	kept, removed, contentSeen := splitKept(lines, cls, start, end)
+	res := Cut{
+		New:     strings.TrimSpace(strings.Join(kept, "\n")),
+		Removed: strings.TrimSpace(strings.Join(removed, "\n")),
+	}
+	res.Flagged = res.New == "" || !contentSeen || suspicious(lines, cls, f.nextQuote, end, res.New)
+	return res
+}
+
+// facts are suffix facts over the line classes, so that deciding a cut at
+// each line stays linear.
+type facts struct {
+	nextSig   []int // first signature separator at or after i
+	nextQuote []int // first quote line at or after i
+	lastText  []int // last text line in [i, nextSig[i]), -1 if none
+}
+
+func newFacts(cls []byte) facts {
+	n := len(cls)
+	f := facts{nextSig: make([]int, n+1), nextQuote: make([]int, n+1), lastText: make([]int, n+1)}
+	f.nextSig[n], f.nextQuote[n], f.lastText[n] = n, n, -1
 	for i := n - 1; i >= 0; i-- {
-		nextSig[i], nextQuote[i], lastText[i] = nextSig[i+1], nextQuote[i+1], lastText[i+1]
+		f.nextSig[i], f.nextQuote[i], f.lastText[i] = f.nextSig[i+1], f.nextQuote[i+1], f.lastText[i+1]
 		switch cls[i] {
 		case clsSigSep:
-			nextSig[i] = i
-			lastText[i] = -1
+			f.nextSig[i] = i
+			f.lastText[i] = -1
 		case clsQuote:
-			nextQuote[i] = i
+			f.nextQuote[i] = i
 		case clsText:
-			if lastText[i] < 0 {
-				lastText[i] = i
+			if f.lastText[i] < 0 {
+				f.lastText[i] = i
 			}
 		}
 	}
-	// answersAfter: some text follows a quote after line i (before any
-	// signature): an interleaved reply, whose answers must stay.
-	answersAfter := func(i int) bool {
-		q := nextQuote[i]
-		return q < nextSig[i] && lastText[i] > q
-	}
+	return f
+}
 
-	start, cut := 0, n
-	markerCut := false // the cut is at a recognised history marker
+// answersAfter says some text follows a quote after line i (before any
+// signature): an interleaved reply, whose answers must stay.
+func (f facts) answersAfter(i int) bool {
+	q := f.nextQuote[i]
+	return q < f.nextSig[i] && f.lastText[i] > q
+}
+
+// findCut returns the first line of history or signature, and whether the
+// cut is at a recognised history marker.
+func findCut(lines []string, cls []byte, f facts) (cut int, markerCut bool) {
+	n := len(lines)
 	textBefore := false
-loop:
 	for i := 0; i < n; i++ {
 		if !textBefore && (cls[i] == clsMarker || cls[i] == clsHeader) {
 			// Nothing written above it: a forward without comment or a
@@ -421,63 +494,54 @@ loop:
 		case clsText:
 			textBefore = true
 		case clsSigSep:
-			cut = i
-			break loop
+			return i, false
 		case clsMarker:
-			if !answersAfter(i) {
-				cut, markerCut = i, true
-				break loop
+			if !f.answersAfter(i) {
+				return i, true
 			}
 		case clsHeader:
-			if headerBlock(lines, cls, i) && !answersAfter(i) {
-				cut, markerCut = i, true
-				break loop
+			if headerBlock(lines, cls, i) && !f.answersAfter(i) {
+				return i, true
 			}
 		case clsRule:
-			if reUnderscore.MatchString(lines[i]) && !answersAfter(i) {
+			if reUnderscore.MatchString(lines[i]) && !f.answersAfter(i) {
 				// Outlook's separator or a mailing-list footer.
-				cut = i
 				j := i + 1
 				for j < n && cls[j] == clsEmpty {
 					j++
 				}
-				markerCut = j < n && (cls[j] == clsMarker || cls[j] == clsHeader && headerBlock(lines, cls, j))
-				break loop
+				return i, j < n && (cls[j] == clsMarker || cls[j] == clsHeader && headerBlock(lines, cls, j))
 			}
 		}
 	}
-	// A rule right above a marker belongs to the history.
-	for markerCut && cut > 0 && (cls[cut-1] == clsEmpty || cls[cut-1] == clsRule) {
-		cut--
-	}
+	return n, false
+}
 
-	// Bottom posting: an attribution and its quote at the top, the answer
-	// below and no quote after it.
-	if first := firstNonEmpty(cls, 0, cut); first < cut && cls[first] == clsMarker {
-		j := first
-		for j < cut && (cls[j] == clsMarker || cls[j] == clsQuote || cls[j] == clsEmpty) {
-			j++
-		}
-		if j < cut && nextQuote[j] >= cut && j > first {
-			start = j
-		}
+// bottomPostStart returns where the new text starts: after an attribution
+// and its quote at the top when the answer is below them and no quote
+// follows it (bottom posting); 0 otherwise.
+func bottomPostStart(cls []byte, f facts, cut int) int {
+	first := firstNonEmpty(cls, 0, cut)
+	if first >= cut || cls[first] != clsMarker {
+		return 0
 	}
-
-	// Trailing quotes, rules, mobile signatures and a dash-signed name go
-	// too, as long as some text remains: a mail that is nothing but a
-	// quote (a forward with ">") keeps it.
-	end := trimTail(lines, cls, start, cut, true)
-	if !hasClass(cls[start:end], clsText) {
-		end = trimTail(lines, cls, start, cut, false)
+	j := first
+	for j < cut && (cls[j] == clsMarker || cls[j] == clsQuote || cls[j] == clsEmpty) {
+		j++
 	}
+	if j < cut && f.nextQuote[j] >= cut && j > first {
+		return j
+	}
+	return 0
+}
 
-	// Marker lines left inside the new text (interleaved replies) are
-	// noise, and so is a header block with nothing written above it (a
-	// forward without comment): they go to Removed.
-	var kept, removed []string
+// splitKept sorts lines[start:end] into the new text and what goes:
+// marker lines left inside the new text (interleaved replies) are noise,
+// and so is a header block with nothing written above it. contentSeen says
+// New holds more than a quote.
+func splitKept(lines []string, cls []byte, start, end int) (kept, removed []string, contentSeen bool) {
 	removed = append(removed, lines[:start]...)
-	textSeen := false    // a text line: later header blocks are history
-	contentSeen := false // anything unquoted: New is more than a quote
+	textSeen := false // a text line: later header blocks are history
 	for i := start; i < end; i++ {
 		switch {
 		case cls[i] == clsMarker:
@@ -498,12 +562,52 @@ loop:
 		}
 	}
 	removed = append(removed, lines[end:]...)
-	res := Cut{
-		New:     strings.TrimSpace(strings.Join(kept, "\n")),
-		Removed: strings.TrimSpace(strings.Join(removed, "\n")),
+	return kept, removed, contentSeen
+}
+
+// forwardStart finds a forwarded mail where the history would be cut: a
+// forward marker ("---------- Forwarded message ---------", Apple Mail's
+// "> Begin forwarded message:") as the first thing at the cut (a signature
+// may come between), or at the top of a forward without comment. Any other
+// history first means the forward, if any, is quoted history.
+func forwardStart(lines []string, cls []byte, cut int) (int, bool) {
+	from := cut
+	if first := firstNonEmpty(cls, 0, len(lines)); first < len(lines) && (cls[first] == clsMarker || cls[first] == clsQuote) {
+		from = first // nothing written above it
 	}
-	res.Flagged = res.New == "" || !contentSeen || forwardCut(lines, end) ||
-		suspicious(lines, cls, nextQuote, end, res.New)
+	seen := 0
+	for i := from; i < len(lines) && seen < 6; i++ {
+		if cls[i] == clsEmpty {
+			continue
+		}
+		seen++
+		if len(lines[i]) <= maxPatternLine && reForwarded.MatchString(lines[i]) {
+			return i, true
+		}
+		if cls[i] == clsMarker || cls[i] == clsQuote || cls[i] == clsHeader {
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// keepForward cuts the comment above a forwarded mail as any reply, and
+// keeps the forwarded mail whole below it.
+func keepForward(lines []string, fw int) Cut {
+	comment := Cut{}
+	if fw > 0 {
+		comment = CutQuote(strings.Join(lines[:fw], "\n"))
+	}
+	forwarded := make([]string, 0, len(lines)-fw)
+	for _, l := range lines[fw:] {
+		forwarded = append(forwarded, trimRightBlank(l))
+	}
+	body := strings.TrimSpace(strings.Join(forwarded, "\n"))
+	res := Cut{New: body, Removed: comment.Removed}
+	if strings.TrimSpace(comment.New) != "" {
+		res.New = comment.New + "\n\n" + body
+	}
+	res.Flagged = comment.Flagged && comment.New != ""
 	return res
 }
 

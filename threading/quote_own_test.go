@@ -11,9 +11,8 @@ import (
 // must not trust, with the reason; every other reply must come out
 // unflagged.
 var ownReplyFlagged = map[string]string{
-	// A forward's content is what the customer wants us to read.
-	"gmail-es-forward-with-comment": "Gmail's \"Mensaje reenviado\" below the comment",
-	"apple-forward-es":              "Apple Mail's \"Inicio del mensaje reenviado:\" below the comment",
+	// A forward keeps the forwarded mail as new text (it is what the
+	// customer wants us to read), so its cut needs no flag.
 	// Nothing but a quote: there is no new text to trust.
 	"only-quote-en":            "the reply is only the quote",
 	"mobile-signature-only-es": "a phone signature above the quote, nothing written",
@@ -48,7 +47,6 @@ var knownDifferences = knownDiffs{
 	// Thunderbird's German default puts the verb before a bare name
 	// ("Am ... schrieb Ana Pérez:"); without an address reAttrMid does not
 	// match and the line stays in New.
-	"thunderbird-de": "verb-second German attribution without an address kept in New",
 	// A phone signature above the quote counts as written text: New is the
 	// signature plus the quote, and the mail is not flagged.
 	"mobile-signature-only-es": "phone signature kept as new text; not flagged",

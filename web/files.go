@@ -1,12 +1,13 @@
 package web
 
 import (
-	"github.com/ticketd/ticketd"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/message"
 )

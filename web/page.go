@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
-	"github.com/ticketd/ticketd"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/lifecycle"
@@ -42,6 +44,7 @@ type messageView struct {
 	Text        string
 	Quoted      string // folded away in <details>
 	Attachments []attachmentView
+	Images      []attachmentView // inline images, shown where the page can (safe types only)
 }
 
 type attachmentView struct {
@@ -63,17 +66,21 @@ func public(m *ticketd.Message) bool {
 func (h *Handler) serveTicket(w http.ResponseWriter, r *http.Request, cfg *config.Config, token string) {
 	var tk *ticketd.Ticket
 	var msgs []*ticketd.Message
+	var inline map[int64]bool
 	err := h.lookup(r, token, func(tx ticketd.Tx, t *ticketd.Ticket) error {
 		tk = t
 		var err error
-		msgs, err = tx.Messages(t.Number)
+		if msgs, err = tx.Messages(t.Number); err != nil {
+			return err
+		}
+		inline, err = inlineImages(tx, msgs)
 		return err
 	})
 	if err != nil {
 		h.fail(w, r, token, err)
 		return
 	}
-	page := h.buildPage(cfg, tk, msgs)
+	page := h.buildPage(cfg, tk, msgs, inline)
 	var buf bytes.Buffer
 	if err := h.tpl.ExecuteTemplate(&buf, "ticket.html", page); err != nil {
 		h.log.Error("render status page", "ticket", tk.Number, "err", err)
@@ -84,7 +91,8 @@ func (h *Handler) serveTicket(w http.ResponseWriter, r *http.Request, cfg *confi
 }
 
 // buildPage turns a ticket into what the customer sees.
-func (h *Handler) buildPage(cfg *config.Config, tk *ticketd.Ticket, msgs []*ticketd.Message) *ticketPage {
+// inline names the attachments (by id) to show as images.
+func (h *Handler) buildPage(cfg *config.Config, tk *ticketd.Ticket, msgs []*ticketd.Message, inline map[int64]bool) *ticketPage {
 	mb := cfg.Mailbox(tk.Mailbox)
 	lang := cfg.Server.Language
 	closeDays, reminderDays := cfg.Lifecycle.PendingCloseDays, cfg.Lifecycle.ReminderDaysBeforeClose
@@ -151,14 +159,24 @@ func (h *Handler) buildPage(cfg *config.Config, tk *ticketd.Ticket, msgs []*tick
 			v.Text = l.NoText
 		}
 		for _, a := range m.Attachments {
-			v.Attachments = append(v.Attachments, attachmentView{
-				Name: a.Filename, Size: l.size(a.Size), URL: base + strconv.FormatInt(a.ID, 10),
-			})
+			av := attachmentView{Name: a.Filename, Size: l.size(a.Size), URL: base + strconv.FormatInt(a.ID, 10)}
+			if inline[a.ID] {
+				v.Images = append(v.Images, av)
+			} else {
+				v.Attachments = append(v.Attachments, av)
+			}
+		}
+		if len(v.Images) > 0 {
+			// Outlook marks the place of a pasted image in its text with
+			// "[cid:...]"; the page shows the image itself.
+			v.Text = strings.TrimSpace(reCIDPlaceholder.ReplaceAllString(v.Text, ""))
 		}
 		p.Messages = append(p.Messages, v)
 	}
 	return p
 }
+
+var reCIDPlaceholder = regexp.MustCompile(`[ \t]*\[cid:[^\]\s]{1,200}\][ \t]*\n?`)
 
 // splitQuote returns the new text of a customer's mail and the rest of it
 // (quotes, signature), which the page folds away. When the cut was unsure

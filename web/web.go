@@ -15,7 +15,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
-	"github.com/ticketd/ticketd"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -24,6 +23,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/threading"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"mime"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/message"
@@ -132,6 +133,7 @@ type msg struct {
 	Unverified bool
 	Automatic  bool
 	Files      []file
+	Inline     []file // pasted into the mail (disposition inline, a Content-ID), after Files
 }
 
 type file struct {
@@ -150,15 +152,19 @@ func rawMail(m msg, subject string) []byte {
 		bodyType = "text/html"
 	}
 	body := base64.StdEncoding.EncodeToString([]byte(m.Text))
-	if len(m.Files) == 0 {
+	if len(m.Files)+len(m.Inline) == 0 {
 		fmt.Fprintf(&b, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", bodyType, body)
 		return []byte(b.String())
 	}
 	b.WriteString("Content-Type: multipart/mixed; boundary=BOUNDARY\r\n\r\n")
 	fmt.Fprintf(&b, "--BOUNDARY\r\nContent-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", bodyType, body)
-	for _, f := range m.Files {
-		fmt.Fprintf(&b, "--BOUNDARY\r\nContent-Type: %s\r\nContent-Disposition: attachment; filename=%q\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n",
-			f.Type, f.Name, base64.StdEncoding.EncodeToString(f.Data))
+	for i, f := range append(append([]file{}, m.Files...), m.Inline...) {
+		disp := fmt.Sprintf("attachment; filename=%q", f.Name)
+		if i >= len(m.Files) {
+			disp = fmt.Sprintf("inline; filename=%q\r\nContent-ID: <img%d@test>", f.Name, i)
+		}
+		fmt.Fprintf(&b, "--BOUNDARY\r\nContent-Type: %s\r\nContent-Disposition: %s\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n",
+			f.Type, disp, base64.StdEncoding.EncodeToString(f.Data))
 	}
 	b.WriteString("--BOUNDARY--\r\n")
 	return []byte(b.String())

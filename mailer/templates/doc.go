@@ -9,6 +9,8 @@
 //
 //	files/layout.tmpl        the HTML frame shared by all languages ("layout"),
 //	                         plus the helpers "lines" and "quote" for user text
+//	                         and "body" and "quote_body" for the body a mail
+//	                         is about (its HTML when Data.HTML is set)
 //	files/<lang>/common.tmpl pieces shared by the mails of one language:
 //	                         "subj" (subject or "(no subject)"), "hello",
 //	                         "bye", "customer", "flagged", "attachments",
@@ -45,7 +47,9 @@
 //
 // and the functions size (a byte count, "1,5 Mo") and lines (user text split
 // into lines). Every single-line field of Data has its line breaks removed
-// before the templates see it; Text keeps its lines. SolvedWord defaults to
+// before the templates see it; Text keeps its lines. HTML, when set, is the
+// same body as already sanitized HTML (package richtext): it is written as
+// it is, and "body" falls back to Text without it. SolvedWord defaults to
 // the language's word when empty.
 //
 // # The mails

@@ -59,9 +59,10 @@ type Data struct {
 	Status                        string // status key (locale.StatusNew, ...)
 	TrackingURL                   string
 	CustomerName, CustomerAddress string
-	AgentName                     string // the acting agent
-	Text                          string // the body text this mail is about
-	Flagged                       bool   // Text is the full text because quote cutting was unsure
+	AgentName                     string            // the acting agent
+	Text                          string            // the body text this mail is about
+	HTML                          htmltemplate.HTML // the same body as sanitized HTML (richtext), "" to show Text
+	Flagged                       bool              // Text is the full text because quote cutting was unsure
 	Attachments                   []Attachment
 	CloseDate                     time.Time
 	Location                      *time.Location
