@@ -167,7 +167,9 @@ func (c *Composer) messageData(tx ticketd.Tx, cfg *config.Config, o *ticketd.Out
 }
 
 // showsMessage: the relay and the agents' mails carry the message's files.
-func showsMessage(kind ticketd.OutboxKind) bool { return kind == ticketd.KindRelay || !kind.ToCustomer() }
+func showsMessage(kind ticketd.OutboxKind) bool {
+	return kind == ticketd.KindRelay || !kind.ToCustomer()
+}
 
 // headers writes the header of row o: addresses, threading, and the marks
 // of automatic mail. rcpts are the envelope recipients.
