@@ -30,6 +30,9 @@ const (
 	// account: failing for a while, or working again. It belongs to no
 	// ticket.
 	KindAdminIMAP OutboxKind = "admin_imap"
+	// KindAdminOAuth is a mail to [server] admins: a provider refused an
+	// account's OAuth2 refresh token, and someone must sign in again.
+	KindAdminOAuth OutboxKind = "admin_oauth"
 )
 
 // ToCustomer tells whether a kind of mail goes to a customer; the others go
@@ -104,6 +107,17 @@ type Params struct {
 	CloseAt string `json:"close_at,omitempty"`
 	// IMAP is what an admin alert (KindAdminIMAP) is about.
 	IMAP *IMAPAlert `json:"imap,omitempty"`
+	// OAuth is what a KindAdminOAuth alert is about.
+	OAuth *OAuthAlert `json:"oauth,omitempty"`
+}
+
+// OAuthAlert is an account whose refresh token the provider refused.
+type OAuthAlert struct {
+	Account string `json:"account"`
+	Key     string `json:"key"`    // the config entry: "imap[0]", "outbound"
+	Reason  string `json:"reason"` // what the provider said
+	Todo    string `json:"todo"`   // what to do: the login command, the file
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // IMAPAlert is an [[imap]] account that failed for a while, or works again.

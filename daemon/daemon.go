@@ -53,14 +53,20 @@ type Options struct {
 	// little live data between mails, so a higher target trades some memory
 	// (bounded by the mail budget) for about a tenth more mails per second.
 	GCPercent int
+	// LoginNeeded is told when an OAuth2 provider refuses a refresh token;
+	// OpenParts sets it to mail [server] admins.
+	LoginNeeded func(*oauth.Error)
 }
 
 // Daemon is a running ticketd.
 type Daemon struct {
-	Store  ticketd.Store
-	Desk   *intake.Desk
-	Worker *mailer.Worker
-	SMTP   *smtpd.Server
+	// LoginNeeded mails [server] admins about a refused OAuth2 refresh
+	// token (see Parts.LoginNeeded).
+	LoginNeeded func(*oauth.Error)
+	Store       ticketd.Store
+	Desk        *intake.Desk
+	Worker      *mailer.Worker
+	SMTP        *smtpd.Server
 	// Metrics is what /metrics serves (on [http] metrics_listen, when set).
 	Metrics *metrics.Metrics
 
@@ -122,6 +128,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 		return ring.Verifying(p.Desk.Now(), p.Desk.Config().Server.OldKeysValidFor.Duration)
 	}
 	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key, SigningKey: ring.Signing}
+	opt.LoginNeeded = p.LoginNeeded
 	tr := opt.Transport
 	if tr == nil {
 		tr = TransportFor(cfg, opt)
@@ -132,6 +139,28 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	}
 	p.Desk.Wake = p.Worker.Wake
 	return p, nil
+}
+
+// LoginNeeded queues one mail to each of [server] admins saying that an
+// account's OAuth2 refresh token was refused and how to sign in again.
+func (p *Parts) LoginNeeded(e *oauth.Error) {
+	cfg := p.Desk.Config()
+	if len(cfg.Server.Admins) == 0 {
+		return
+	}
+	a := &ticketd.OAuthAlert{Account: e.Account, Key: e.Key, Reason: e.Reason, Todo: e.Todo()}
+	now := p.Desk.Now()
+	var rows []*ticketd.Outgoing
+	for _, admin := range cfg.Server.Admins {
+		rows = append(rows, ticketd.NewOutgoing(0, ticketd.KindAdminOAuth, admin, 0, threading.NewMessageID("admin", cfg.Server.Hostname), ticketd.Params{OAuth: a}, now))
+	}
+	if err := p.Store.Update(context.Background(), func(tx ticketd.Tx) error { return tx.Enqueue(rows...) }); err != nil {
+		p.Desk.Log.Error("could not queue the admins' alert", "account", e.Account, "err", err)
+		return
+	}
+	if p.Worker != nil {
+		p.Worker.Wake()
+	}
 }
 
 // Redacting returns log (the default logger when nil) writing through
@@ -167,8 +196,9 @@ func TransportFor(cfg *config.Config, opt Options) mailer.Transport {
 func OutboundTokens(cfg *config.Config, opt Options) *oauth.Source {
 	return oauth.New(cfg.OutboundOAuth2(), oauth.Options{
 		Now: opt.Now, Log: opt.Log,
-		Login:   oauth.LoginCommand(cfg.Path, "--outbound"),
-		Waiting: "outgoing mail stays queued and is retried",
+		Login:       oauth.LoginCommand(cfg.Path, "--outbound"),
+		Waiting:     "outgoing mail stays queued and is retried",
+		LoginNeeded: opt.LoginNeeded,
 	})
 }
 
@@ -180,8 +210,9 @@ func IMAPTokens(cfg *config.Config, i int, opt Options) *oauth.Source {
 	}
 	return oauth.New(cfg.IMAPOAuth2(i), oauth.Options{
 		Now: opt.Now, Log: opt.Log,
-		Login:   oauth.LoginCommand(cfg.Path, fmt.Sprintf("--imap %d", i)),
-		Waiting: "mail stays in the IMAP folder",
+		Login:       oauth.LoginCommand(cfg.Path, fmt.Sprintf("--imap %d", i)),
+		Waiting:     "mail stays in the IMAP folder",
+		LoginNeeded: opt.LoginNeeded,
 	})
 }
 
@@ -199,7 +230,7 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		return nil, err
 	}
 	log := Redacting(opt.Log)
-	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
+	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, LoginNeeded: parts.LoginNeeded, cfg: cfg, log: log, errc: make(chan error, 8)}
 	if d.Metrics, err = newMetrics(parts.Store, d); err != nil {
 		parts.Store.Close()
 		return nil, err

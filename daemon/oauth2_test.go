@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ticketd/ticketd"
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/oauth/oauthtest"
 )
@@ -40,6 +42,7 @@ oauth2_refresh_token_file = %q
 	t.Setenv("TEST_OAUTH2_SECRET", oauthtest.ClientSecret)
 	cfgText := daemontest.BaseConfig(dir)
 	cfgText = strings.Replace(cfgText, "[outbound]\ntransport = \"dir\"\n", outbound, 1)
+	cfgText = strings.Replace(cfgText, "[server]\n", "[server]\nadmins = [\"it@example.com\"]\n", 1)
 	logs := &lockedBuffer{}
 	e := daemontest.StartOwnSmarthost(t, cfgText, logs)
 	now = e.Clock.Now
@@ -139,6 +142,21 @@ oauth2_refresh_token_file = %q
 	if evs := eventTypes(t, e, 4); contains(evs, "delivery_failed") {
 		t.Fatalf("the queued acknowledgement was given up: %v", evs)
 	}
+	// The admins hear of it once: one alert queued, whatever the retries.
+	var alerts []*ticketd.Outgoing
+	e.D.Store.View(context.Background(), func(tx ticketd.Tx) error {
+		due, err := tx.DueOutgoing(e.Clock.Now().Add(time.Hour), 100)
+		for _, o := range due {
+			if o.Kind == ticketd.KindAdminOAuth {
+				alerts = append(alerts, o)
+			}
+		}
+		return err
+	})
+	if len(alerts) != 1 || alerts[0].Rcpt != "it@example.com" || alerts[0].Params.OAuth.Account != "soporte@example.com" ||
+		!strings.Contains(alerts[0].Params.OAuth.Todo, "--outbound") {
+		t.Fatalf("admin alerts queued: %+v", alerts)
+	}
 
 	// 4. A new refresh token in the file: the waiting mail goes, no restart.
 	if err := os.WriteFile(tokenFile, []byte(srv.Grant("soporte@example.com")+"\n"), 0o600); err != nil {
@@ -146,8 +164,15 @@ oauth2_refresh_token_file = %q
 	}
 	e.Clock.Advance(5 * time.Minute)
 	got = flush()
-	if to(got, "rosa@cliente.example") != 1 || len(got) != 3 {
-		t.Fatalf("after the new token: %d mails (%d to rosa), want her ack and 2 notifications\n%s", len(got), to(got, "rosa@cliente.example"), logs)
+	if to(got, "rosa@cliente.example") != 1 || to(got, "it@example.com") != 1 || len(got) != 4 {
+		t.Fatalf("after the new token: %d mails (%d to rosa, %d to the admin), want her ack, 2 notifications and the admins' alert\n%s",
+			len(got), to(got, "rosa@cliente.example"), to(got, "it@example.com"), logs)
+	}
+	for _, m := range got {
+		if slices.Contains(m.Rcpts, "it@example.com") && (!strings.Contains(string(m.Data), "OAuth2 sign-in needed for soporte@example.com") ||
+			!strings.Contains(string(m.Data), "Auto-Submitted: auto-generated")) {
+			t.Errorf("admin alert reads:\n%s", m.Data)
+		}
 	}
 	if evs := eventTypes(t, e, 4); !contains(evs, "delivered") {
 		t.Errorf("ticket #4 events %v: want delivered", evs)

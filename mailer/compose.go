@@ -39,7 +39,7 @@ type Composed struct {
 
 // Compose builds the mail for row o, reading what it needs in tx.
 func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error) {
-	if o.Kind == ticketd.KindAdminIMAP {
+	if o.Kind == ticketd.KindAdminIMAP || o.Kind == ticketd.KindAdminOAuth {
 		return c.composeAdmin(o)
 	}
 	cfg := c.Config()

@@ -37,6 +37,9 @@ type Options struct {
 	// Waiting says what happens to mail meanwhile ("mail stays in the IMAP
 	// folder"), for the same log line.
 	Waiting string
+	// LoginNeeded, when set, is told once per incident that the provider
+	// refused the refresh token (the daemon mails [server] admins).
+	LoginNeeded func(*Error)
 }
 
 // Source hands out access tokens for one account. It is safe for
@@ -286,6 +289,9 @@ func (s *Source) failed(err error) {
 			attrs = append(attrs, "meanwhile", s.opt.Waiting)
 		}
 		s.opt.Log.Error("oauth2 login needed", attrs...)
+		if s.opt.LoginNeeded != nil {
+			s.opt.LoginNeeded(e)
+		}
 		return
 	}
 	s.opt.Log.Warn("oauth2 token refresh failed; retrying", "account", s.cfg.Account, "config", s.cfg.Key, "reason", e.Reason)
@@ -316,6 +322,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Todo says what an admin does about e.
+func (e *Error) Todo() string { return e.todo() }
 
 func (e *Error) todo() string {
 	s := "put a new refresh token in " + e.File + " (read again at the next attempt; no restart needed)"

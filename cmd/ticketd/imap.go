@@ -29,7 +29,7 @@ func startIMAP(d *daemon.Daemon, cfg *config.Config) error {
 			Desk:            d.Desk,
 			Store:           d.Store,
 			MaxMessageBytes: func() int64 { return d.Config().SMTP.MaxMessageBytes },
-			Tokens:          imapTokens(cfg, i, daemon.Options{Now: d.Desk.Now, Log: d.Desk.Log}),
+			Tokens:          imapTokens(cfg, i, daemon.Options{Now: d.Desk.Now, Log: d.Desk.Log, LoginNeeded: d.LoginNeeded}),
 			Now:             d.Desk.Now,
 			Log:             d.Desk.Log,
 			OnPass: func(at time.Time) {
