@@ -188,7 +188,12 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		log = slog.Default()
 	}
 	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
-	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log}
+	smtpOpts := smtpd.Options{
+		Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log,
+		ReadTimeout: cfg.SMTP.ReadTimeout.Duration, DataTimeout: cfg.SMTP.DataTimeout.Duration,
+		MaxConnections: cfg.SMTP.MaxConnections, MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+		Postmaster: func(addr string) (string, bool) { return PostmasterMailbox(parts.Desk.Config(), addr) },
+	}
 	if cfg.SMTP.TLSCertFile != "" {
 		if err := d.loadCert(cfg); err != nil {
 			parts.Store.Close()
@@ -328,6 +333,26 @@ func ListenLMTP(addr string) (net.Listener, error) {
 		return net.Listen("unix", path)
 	}
 	return net.Listen("tcp", addr)
+}
+
+// PostmasterMailbox tells whether addr is postmaster (RFC 5321 §4.5.1: at
+// any of our domains, case-insensitive) and names the mailbox that takes
+// that mail: the first one, whose agents then see it.
+func PostmasterMailbox(cfg *config.Config, addr string) (string, bool) {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || !strings.EqualFold(local, "postmaster") || len(cfg.Mailboxes) == 0 {
+		return "", false
+	}
+	ours := strings.EqualFold(domain, cfg.Server.Hostname)
+	for _, m := range cfg.Mailboxes {
+		if _, d, _ := strings.Cut(m.Address, "@"); strings.EqualFold(d, domain) {
+			ours = true
+		}
+	}
+	if !ours {
+		return "", false
+	}
+	return cfg.Mailboxes[0].Address, true
 }
 
 func addrString(a net.Addr) string {
