@@ -476,3 +476,39 @@ func TestLMTPOversizedBodyNeverRunsAsCommands(t *testing.T) {
 		t.Fatalf("%d tickets, want none", n)
 	}
 }
+
+// A nested-multipart bomb is answered at once with 250, never 4xx (a 4xx
+// would have it resent forever): its raw bytes are kept exactly and its
+// text says it is too complex to display.
+func TestMIMEBombIsAcceptedRawAndShownTooComplex(t *testing.T) {
+	e := withSMTP(t, "")
+	var b strings.Builder
+	b.WriteString("From: m@evil.example\r\nTo: soporte@example.com\r\nSubject: bomba\r\n")
+	for i := range 14500 {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nhola\r\n")
+	raw := b.String()
+	if err := daemontest.SendSMTP(e.D.SMTPAddr.String(), "m@evil.example", []string{"soporte@example.com"}, raw); err != nil {
+		t.Fatalf("bomb: %v, want 250", err)
+	}
+	var msgs []*store.Message
+	var stored *store.Raw
+	err := e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+		var err error
+		if msgs, err = tx.Messages(1); err != nil {
+			return err
+		}
+		stored, err = tx.Raw(msgs[0].RawID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(stored.Data) != raw {
+		t.Fatalf("raw bytes changed: %d stored, %d sent", len(stored.Data), len(raw))
+	}
+	if m := msgs[0]; !strings.Contains(m.Text, "too complex to display") || !strings.Contains(m.ParseError, "too complex") || len(m.Attachments) != 0 {
+		t.Fatalf("bomb message: text %q, parse error %q, %d attachments", m.Text, m.ParseError, len(m.Attachments))
+	}
+}

@@ -1,0 +1,144 @@
+package message
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// nestedBomb is depth multiparts, each inside the one before, around a
+// small text, padded to size bytes.
+func nestedBomb(depth, size int) []byte {
+	var b strings.Builder
+	b.WriteString("From: Mallory <m@evil.example>\r\nSubject: bomba\r\nMessage-ID: <bomb@evil.example>\r\n")
+	for i := range depth {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nhola\r\n")
+	for b.Len() < size {
+		b.WriteString(strings.Repeat("z", 76) + "\r\n")
+	}
+	for i := depth - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "--b%d--\r\n", i)
+	}
+	return []byte(b.String())
+}
+
+// manyParts is one multipart/mixed with n one-byte attachments.
+func manyParts(n int) []byte {
+	var b strings.Builder
+	b.WriteString("From: m@evil.example\r\nSubject: partes\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n")
+	b.WriteString("--XX\r\nContent-Type: text/plain\r\n\r\ntexto\r\n")
+	for i := range n {
+		fmt.Fprintf(&b, "--XX\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"f%d\"\r\n\r\nx\r\n", i)
+	}
+	b.WriteString("--XX--\r\n")
+	return []byte(b.String())
+}
+
+func TestNestedBombIsTooComplexNotParsed(t *testing.T) {
+	p, err := Parse(nestedBomb(3000, 200<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Text != TooComplexText || len(p.Attachments) != 0 {
+		t.Fatalf("bomb parsed: text %.60q, %d attachments", p.Text, len(p.Attachments))
+	}
+	// What identifies and threads the mail is still read.
+	if p.Subject != "bomba" || p.From.Addr != "m@evil.example" || p.MessageID != "bomb@evil.example" {
+		t.Fatalf("headers of a too complex mail: %q %q %q", p.Subject, p.From.Addr, p.MessageID)
+	}
+	if len(p.Problems) == 0 || !strings.Contains(p.Problems[0], "nested more than 10 deep") {
+		t.Fatalf("problems %q", p.Problems)
+	}
+}
+
+func TestTenThousandPartsAreTooComplex(t *testing.T) {
+	p, _ := Parse(manyParts(10000))
+	if p.Text != TooComplexText || len(p.Attachments) != 0 {
+		t.Fatalf("10,000 parts: text %.40q, %d attachments", p.Text, len(p.Attachments))
+	}
+	if !strings.Contains(strings.Join(p.Problems, ";"), "more than 500 parts") {
+		t.Fatalf("problems %q", p.Problems)
+	}
+	// Within the bound, every part is an attachment as before.
+	p, _ = Parse(manyParts(400))
+	if p.Text == TooComplexText || len(p.Attachments) != 400 {
+		t.Fatalf("400 parts: %d attachments, too complex %v", len(p.Attachments), p.Text == TooComplexText)
+	}
+}
+
+// The bounds must not catch ordinary mail: a mail with its attachments and
+// an alternative, inside a forwarded mail, a few levels deep.
+func TestOrdinaryNestingIsParsed(t *testing.T) {
+	raw := "From: carla@cliente.example\r\nSubject: reenvío\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n" +
+		"preamble --outer is not a delimiter here\r\n" +
+		"--outer\r\nContent-Type: multipart/related; boundary=\"rel ated\"\r\n\r\n" +
+		"--rel ated\r\nContent-Type: multipart/alternative; boundary=alt-\r\n\r\n" +
+		"--alt-\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHola, adjunto la factura.\r\n" +
+		"--alt-\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hola, adjunto la factura.</p>\r\n" +
+		"--alt---\r\n" +
+		"--rel ated\r\nContent-Type: image/png\r\nContent-Disposition: inline; filename=logo.png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n" +
+		"--rel ated--\r\n" +
+		"--outer\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=factura.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n" +
+		"--outer--\r\n"
+	if why := tooComplex([]byte(raw)); why != "" {
+		t.Fatalf("ordinary mail called too complex: %s", why)
+	}
+	p, _ := Parse([]byte(raw))
+	if !strings.Contains(p.Text, "adjunto la factura") || len(p.Attachments) != 2 {
+		t.Fatalf("text %q, %d attachments", p.Text, len(p.Attachments))
+	}
+}
+
+// The pre-scan measures what enmime would build, also when delimiters are
+// written the way enmime still accepts (trailing white space, a boundary
+// with spaces or dashes, LF line ends).
+func TestPreScanCountsLenientDelimiters(t *testing.T) {
+	for _, tc := range []struct{ name, boundary, delim string }{
+		{"trailing space", "b", "--b  \n"},
+		{"spaces inside", "a b", "--a b\n"},
+		{"dashes at the end", "x--", "--x--\t\n"},
+		{"long", "=_NextPart_0123456789abcdef", "--=_NextPart_0123456789abcdef\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("Subject: x\nContent-Type: multipart/mixed; boundary=\"" + tc.boundary + "\"\n\n")
+			for range MaxParts + 1 {
+				b.WriteString(tc.delim + "\ny\n")
+			}
+			if why := tooComplex([]byte(b.String())); !strings.Contains(why, "parts") {
+				t.Fatalf("%d delimiters %q not counted: %q", MaxParts+1, tc.delim, why)
+			}
+		})
+	}
+}
+
+func BenchmarkParseNestedBomb(b *testing.B) {
+	// The bomb: 14,500 levels in 1 MB (88 s before the bounds).
+	raw := nestedBomb(14500, 1<<20)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		Parse(raw)
+	}
+}
+
+func BenchmarkParseTenThousandParts(b *testing.B) {
+	raw := manyParts(10000)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		Parse(raw)
+	}
+}
+
+// Work just under the bounds: the most a mail can cost enmime.
+func BenchmarkParseAtTheBounds(b *testing.B) {
+	raw := nestedBomb(MaxDepth, MaxNestedBytes/MaxDepth-4096)
+	if why := tooComplex(raw); why != "" {
+		b.Fatalf("not within the bounds: %s", why)
+	}
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		Parse(raw)
+	}
+}
