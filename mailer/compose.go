@@ -103,8 +103,12 @@ func (c *Composer) Compose(tx *store.Tx, o *store.Outgoing) (*Composed, error) {
 		for _, a := range msg.Attachments {
 			d.Attachments = append(d.Attachments, templates.Attachment{Name: a.Filename, Size: a.Size})
 		}
-		if len(msg.Attachments) > 0 && (o.Kind == KindRelay || !IsCustomerKind(o.Kind)) {
-			if parts, err = c.attachmentBytes(tx, msg); err != nil {
+		attach := msg.Attachments
+		if !IsCustomerKind(o.Kind) {
+			attach, d.Attachments, d.MoreAttachments = notifyAttachments(msg, d.TrackingURL)
+		}
+		if len(attach) > 0 && (o.Kind == KindRelay || !IsCustomerKind(o.Kind)) {
+			if parts, err = c.attachmentBytes(tx, msg, attach); err != nil {
 				return nil, err
 			}
 		}
@@ -176,7 +180,7 @@ func (c *Composer) agentName(cfg *config.Config, addr string) string {
 	return addr
 }
 
-func (c *Composer) attachmentBytes(tx *store.Tx, m *store.Message) ([]message.Part, error) {
+func (c *Composer) attachmentBytes(tx *store.Tx, m *store.Message, which []store.Attachment) ([]message.Part, error) {
 	raw, err := tx.Raw(m.RawID)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: raw of message %d: %w", m.ID, err)
@@ -186,7 +190,7 @@ func (c *Composer) attachmentBytes(tx *store.Tx, m *store.Message) ([]message.Pa
 		return nil, fmt.Errorf("mailer: parse message %d: %w", m.ID, err)
 	}
 	var out []message.Part
-	for _, a := range m.Attachments {
+	for _, a := range which {
 		if a.PartIndex < len(p.Attachments) {
 			out = append(out, p.Attachments[a.PartIndex])
 		}

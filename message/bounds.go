@@ -28,7 +28,26 @@ const (
 	MaxNestedBytes = 64 << 20
 	// MaxDecodedBytes bounds the total size of what is parsed.
 	MaxDecodedBytes = 64 << 20
+	// MaxTNEFRecords and MaxTNEFFiles bound what is read of one TNEF
+	// container (winmail.dat); past them the container itself is kept as
+	// an attachment beside the files read so far, so nothing is lost.
+	MaxTNEFRecords = 5000
+	MaxTNEFFiles   = 100
 )
+
+var errTNEFTooLarge = fmt.Errorf("TNEF container has more than %d records or %d files; the rest is only in the container itself", MaxTNEFRecords, MaxTNEFFiles)
+
+// withContent drops TNEF entries with neither a name nor bytes: a record
+// that starts an attachment and nothing else is no file.
+func withContent(files []tnefFile) []tnefFile {
+	out := files[:0]
+	for _, f := range files {
+		if f.name != "" || len(f.data) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // TooComplexText is what a mail past the bounds shows instead of its text.
 const TooComplexText = "[This message is too complex to display (its MIME structure is beyond ticketd's limits). The original is kept unchanged.]"

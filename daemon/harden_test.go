@@ -1,0 +1,81 @@
+package daemon_test
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ticketd/ticketd/daemon/daemontest"
+	"github.com/ticketd/ticketd/mailer"
+	"github.com/ticketd/ticketd/message"
+)
+
+// files is the attachments of a notification that came from the customer.
+func files(p *message.Parsed) []message.Part {
+	var out []message.Part
+	for _, a := range p.Attachments {
+		if strings.HasPrefix(a.Filename, "f") && strings.HasSuffix(a.Filename, ".txt") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// withAttachments is a customer mail with n small attachments.
+func withAttachments(n int) string {
+	var b strings.Builder
+	b.WriteString("From: Carla <carla@cliente.example>\r\nTo: soporte@example.com\r\nSubject: Muchos ficheros\r\n" +
+		"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto todo.\r\n")
+	for i := range n {
+		fmt.Fprintf(&b, "--XX\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"f%03d.txt\"\r\n\r\nfichero %d\r\n", i, i)
+	}
+	b.WriteString("--XX--\r\n")
+	return b.String()
+}
+
+// Above the bounds, an agent notification carries the first attachments
+// and links to the others on the status page, and only counts the rest:
+// 400 parts no longer mean 400 attachments to every agent.
+func TestNotificationsCarryTheFirstAttachmentsAndLinks(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, withAttachments(400))
+	sent := e.Flush()
+	notes := daemontest.To(sent, "ana@example.com")
+	if len(notes) != 1 {
+		t.Fatalf("%d notifications to ana", len(notes))
+	}
+	p, err := message.Parse(notes[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := files(p); len(got) != mailer.NotifyAttachMax || got[0].Filename != "f000.txt" || got[9].Filename != "f009.txt" {
+		t.Fatalf("notification carries %d attachments, want the first %d", len(got), mailer.NotifyAttachMax)
+	}
+	links := regexp.MustCompile(`https://help\.example\.com/t/[a-z2-7]+/files/\d+`).FindAllString(p.Text, -1)
+	if want := mailer.NotifyListMax - mailer.NotifyAttachMax; len(links) != want {
+		t.Fatalf("%d download links in the text, want %d:\n%s", len(links), want, p.Text)
+	}
+	if !strings.Contains(p.Text, "f049.txt") || strings.Contains(p.Text, "f050.txt") || !strings.Contains(p.Text, "(+350)") {
+		t.Fatalf("list is not the first %d files and a count of the rest:\n%s", mailer.NotifyListMax, p.Text)
+	}
+	if len(notes[0].Data) > 64<<10 {
+		t.Fatalf("notification is %d bytes", len(notes[0].Data))
+	}
+	// The customer's acknowledgement is untouched, and the ticket keeps
+	// every file.
+	if acks := daemontest.To(sent, "carla@cliente.example"); len(acks) != 1 {
+		t.Fatalf("%d acknowledgements", len(acks))
+	}
+}
+
+// Within the bounds a notification carries every attachment, no links.
+func TestFewAttachmentsAreAllAttached(t *testing.T) {
+	e := daemontest.Start(t, "")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, withAttachments(3))
+	notes := daemontest.To(e.Flush(), "luis@example.com")
+	p, _ := message.Parse(notes[0].Data)
+	if len(files(p)) != 3 || strings.Contains(p.Text, "/files/") {
+		t.Fatalf("%d attachments, text:\n%s", len(files(p)), p.Text)
+	}
+}
