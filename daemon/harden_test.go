@@ -79,3 +79,42 @@ func TestFewAttachmentsAreAllAttached(t *testing.T) {
 		t.Fatalf("%d attachments, text:\n%s", len(files(p)), p.Text)
 	}
 }
+
+// Every mail ticketd sends carries X-Loop with its mailbox. An agent's
+// answer relayed to the customer carries no Auto-Submitted (a person wrote
+// it), so when the customer's address redirects it back to the support
+// address, From rewritten to the customer as forwarders do, only X-Loop
+// tells it is ours: it is stored as automatic and reopens nothing.
+func TestOwnMailComingBackIsAutomatic(t *testing.T) {
+	e := daemontest.Start(t, "")
+	tk, _ := openTicket(t, e, "carla@cliente.example", "No puedo entrar")
+	sent := e.Flush()
+	e.MustSend("ana@example.com", []string{agentAddress(t, e, tk)}, mail("From: Ana <ana@example.com>", "To: "+agentAddress(t, e, tk),
+		"Subject: Re: [#1] No puedo entrar", "Message-ID: <ana1@example.com>", "", "Ya está restablecida."))
+	sent = append(sent, e.Flush()...)
+	relays := daemontest.To(sent, "carla@cliente.example")
+	if len(relays) != 1 {
+		t.Fatalf("%d mails to carla, want the relay", len(relays))
+	}
+	for _, m := range append(sent, relays...) {
+		p, _ := message.Parse(m.Data)
+		if got := p.Header["X-Loop"]; len(got) != 1 || got[0] != "soporte@example.com" {
+			t.Errorf("mail to %v has X-Loop %q", m.Rcpts, got)
+		}
+	}
+	if ticket(t, e, 1).Status != "pendiente" {
+		t.Fatalf("status after the answer: %s", ticket(t, e, 1).Status)
+	}
+	redirected := regexp.MustCompile(`(?m)^From: .*\r\n`).ReplaceAllString(string(relays[0].Data), "From: Carla <carla@cliente.example>\r\n")
+	e.MustSend("carla@cliente.example", []string{"soporte@example.com"}, "Received: from mx.cliente.example\r\n"+redirected)
+	msgs := messages(t, e, 1)
+	if back := msgs[len(msgs)-1]; len(msgs) != 3 || !back.Automatic {
+		t.Fatalf("our relay came back: %d messages, last automatic=%v", len(msgs), back.Automatic)
+	}
+	if st := ticket(t, e, 1).Status; st != "pendiente" {
+		t.Fatalf("the returning copy moved the ticket to %s", st)
+	}
+	if again := daemontest.To(e.Flush(), "carla@cliente.example"); len(again) != 0 {
+		t.Fatalf("the returning copy was answered: %d mails to carla", len(again))
+	}
+}

@@ -165,6 +165,8 @@ func (c *Composer) Compose(tx *store.Tx, o *store.Outgoing) (*Composed, error) {
 		h.Set("X-Auto-Response-Suppress", "All")
 	}
 	h.Set("X-Ticketd-Ticket", fmt.Sprint(tk.Number))
+	// On everything, relays too: a copy that comes back is ours.
+	h.Set(threading.LoopHeader, mbAddr)
 
 	var buf bytes.Buffer
 	if err := writeBody(&buf, h, rendered, parts); err != nil {

@@ -102,6 +102,9 @@ func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []stri
 			return true, k + " present"
 		}
 	}
+	if reason := ownMailBack(get, ourAddresses); reason != "" {
+		return true, reason
+	}
 	for _, k := range []string{"X-Loop", "X-Failed-Recipients"} {
 		if _, ok := get(k); ok {
 			return true, k + " present"
@@ -255,8 +258,13 @@ var automaticSubjects = []string{
 // automaticSubject returns the matched phrase, or "".
 func automaticSubject(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	// Skip spam-filter and list tags such as "[SPAM]" or "***SPAM***".
+	// Skip spam-filter and list tags such as "[SPAM]" or "***SPAM***",
+	// and reply prefixes: some responders answer "RE: Out of Office".
 	for {
+		if rest, ok := cutReplyPrefix(s); ok {
+			s = rest
+			continue
+		}
 		switch {
 		case strings.HasPrefix(s, "["):
 			if i := strings.IndexByte(s, ']'); i > 0 && i < 40 {
