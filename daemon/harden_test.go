@@ -118,3 +118,54 @@ func TestOwnMailComingBackIsAutomatic(t *testing.T) {
 		t.Fatalf("the returning copy was answered: %d mails to carla", len(again))
 	}
 }
+
+// With [security] trusted_authserv_id, an agent action also needs dkim=pass
+// or spf=pass aligned with the agent's domain under that authserv-id; a
+// reply that fails is kept unverified, relayed nowhere, runs no command,
+// and the agent is told why.
+func TestAgentActionsNeedTrustedAuthenticationResults(t *testing.T) {
+	dir := t.TempDir()
+	e := daemontest.Start(t, daemontest.BaseConfig(dir)+"\n[security]\ntrusted_authserv_id = \"mx.example.com\"\n")
+	tk, _ := openTicket(t, e, "carla@cliente.example", "No puedo entrar")
+	e.Flush()
+	reply := func(ar, body string) []*daemontest.Mail {
+		t.Helper()
+		lines := []string{}
+		if ar != "" {
+			lines = append(lines, "Authentication-Results: "+ar)
+		}
+		lines = append(lines, "From: Ana <ana@example.com>", "To: "+agentAddress(t, e, tk), "Subject: Re: [#1] No puedo entrar", "", body)
+		e.MustSend("ana@example.com", []string{agentAddress(t, e, tk)}, mail(lines...))
+		return e.Flush()
+	}
+	for _, tc := range []struct{ name, ar string }{
+		{"no Authentication-Results", ""},
+		{"a pass under another authserv-id", "evil.example; dkim=pass header.d=example.com; spf=pass smtp.mailfrom=example.com"},
+		{"a failure under the trusted id", "mx.example.com; dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sent := reply(tc.ar, "#cerrar\nHecho.")
+			if got := daemontest.To(sent, "carla@cliente.example"); len(got) != 0 {
+				t.Fatalf("unauthenticated reply relayed to the customer")
+			}
+			told := daemontest.To(sent, "ana@example.com")
+			if len(told) != 1 || !strings.Contains(string(told[0].Data), "not authenticated") {
+				t.Fatalf("ana was not told why (%d mails)", len(told))
+			}
+			if st := ticket(t, e, 1).Status; st != "nuevo" {
+				t.Fatalf("#cerrar ran from an unauthenticated reply: %s", st)
+			}
+			msgs := messages(t, e, 1)
+			if last := msgs[len(msgs)-1]; !last.Unverified || !last.Internal {
+				t.Fatalf("stored as unverified=%v internal=%v", last.Unverified, last.Internal)
+			}
+		})
+	}
+	sent := reply("mx.example.com; dkim=pass header.d=example.com header.s=s1; spf=none", "Hecho, ya puede entrar.")
+	if got := daemontest.To(sent, "carla@cliente.example"); len(got) != 1 {
+		t.Fatalf("an authenticated reply was not relayed (%d mails to carla)", len(got))
+	}
+	if st := ticket(t, e, 1).Status; st != "pendiente" {
+		t.Fatalf("after an authenticated answer: %s", st)
+	}
+}

@@ -74,7 +74,7 @@ func (d *Desk) decide(tx *store.Tx, in *incoming, tg target, raw *store.Raw) (ou
 			want = threading.NoteTag(d.Key, tk.Token, from)
 		}
 		if isAgent && threading.TagEqual(want, tg.addr.Tag) {
-			err = a.agentMail(tg.addr.Kind == "note")
+			err = a.agentMailIfAuthenticated(tg.addr.Kind == "note")
 		} else {
 			err = a.unverified(fmt.Sprintf("agent address used by %s", from))
 		}
