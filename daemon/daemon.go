@@ -188,6 +188,9 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		log = slog.Default()
 	}
 	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
+	// One serve per data directory: its claims carry a name that survives
+	// a restart, so it takes back at once what it held when it was killed.
+	d.Worker.Owner = ServeOwner()
 	smtpOpts := smtpd.Options{
 		Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log,
 		ReadTimeout: cfg.SMTP.ReadTimeout.Duration, DataTimeout: cfg.SMTP.DataTimeout.Duration,
@@ -227,6 +230,9 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		d.serve("lmtp", func() error { return d.SMTP.Serve(l, true) })
 	}
 	d.serve("smtp", func() error { return d.SMTP.Serve(smtpL, false) })
+	if _, err := d.Worker.TakeBack(ctx); err != nil {
+		log.Error("outbox: could not take back earlier claims", "err", err)
+	}
 	if !opt.ManualOutbox {
 		d.wg.Add(1)
 		go func() {
@@ -333,6 +339,12 @@ func ListenLMTP(addr string) (net.Listener, error) {
 		return net.Listen("unix", path)
 	}
 	return net.Listen("tcp", addr)
+}
+
+// ServeOwner is the name under which `ticketd serve` claims outbox rows.
+func ServeOwner() string {
+	host, _ := os.Hostname()
+	return "serve@" + host
 }
 
 // PostmasterMailbox tells whether addr is postmaster (RFC 5321 §4.5.1: at
