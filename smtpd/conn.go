@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -49,6 +50,13 @@ type conn struct {
 	idleUntil time.Time // the session must make progress before this
 	dead      bool
 	lineLimit time.Time // the deadline go-smtp asked for
+
+	// Command rewriting (see postmaster.go): midLine is true when the
+	// last byte read was not a line end, inMessage after a DATA or BDAT
+	// command until the message is over, pending what is yet to return.
+	midLine   bool
+	inMessage bool
+	pending   []byte
 }
 
 func (c *conn) Read(b []byte) (int, error) {
@@ -65,13 +73,35 @@ func (c *conn) Read(b []byte) (int, error) {
 		}
 		c.Conn.SetReadDeadline(d)
 	}
+	if len(c.pending) > 0 {
+		n := copy(b, c.pending)
+		c.pending = c.pending[n:]
+		c.mu.Unlock()
+		return n, nil
+	}
+	rewrite := !inData && !c.inMessage && c.s.opt.Postmaster != nil && c.s.opt.Hostname != ""
 	c.mu.Unlock()
 	n, err := c.Conn.Read(b)
 	if err != nil && inData {
 		c.kill()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
 			return n, errStalled
+		case err != io.EOF:
+			return n, errConnLost
 		}
+	}
+	if rewrite && n > 0 {
+		c.mu.Lock()
+		out, atStart, msg := rewriteCommands(b[:n], !c.midLine, c.s.opt.Hostname)
+		c.midLine, c.inMessage = !atStart, msg
+		n = copy(b, out)
+		c.pending = append(c.pending, out[n:]...)
+		c.mu.Unlock()
+	} else if n > 0 {
+		c.mu.Lock()
+		c.midLine = b[n-1] != '\n'
+		c.mu.Unlock()
 	}
 	return n, err
 }
@@ -113,6 +143,7 @@ func (c *conn) endData() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inData = false
+	c.inMessage = false
 }
 
 // progress records an accepted step of a mail transaction: the session

@@ -443,6 +443,49 @@ func TestPostmasterIsAcceptedAndReachesTheAgents(t *testing.T) {
 	rc.cmd("EHLO client.example", "250")
 	rc.cmd("MAIL FROM:<a@remote.example>", "250")
 	rc.cmd("RCPT TO:<postmaster@elsewhere.example>", "550")
+	// The bare form, which needs no domain.
+	rc.cmd("RCPT TO:<Postmaster>", "250")
+	rc.cmd("DATA", "354")
+	rc.send("From: a@remote.example\r\nSubject: Bare postmaster\r\n\r\nHello.\r\n.\r\n")
+	if r := rc.reply(); !strings.HasPrefix(r, "250") {
+		t.Fatalf("mail to <Postmaster>: %q", r)
+	}
+	if tk := ticket(t, e, 3); tk.Subject != "Bare postmaster" || tk.Mailbox != "soporte@example.com" {
+		t.Fatalf("ticket %q in %s", tk.Subject, tk.Mailbox)
+	}
+}
+
+// Completing <Postmaster> never touches a message: a body line that reads
+// like the command is stored as sent, over DATA and over BDAT.
+func TestPostmasterLinesInsideMessagesAreKept(t *testing.T) {
+	e := withSMTP(t, "")
+	body := "From: carla@cliente.example\r\nSubject: %s\r\n\r\nRCPT TO:<postmaster>\r\nrcpt to: <POSTMASTER> x\r\n"
+	rc := dialRaw(t, e.D.SMTPAddr.String())
+	rc.startData("carla@cliente.example")
+	rc.send(fmt.Sprintf(body, "por DATA") + ".\r\n")
+	if r := rc.reply(); !strings.HasPrefix(r, "250") {
+		t.Fatalf("DATA: %q", r)
+	}
+	rc.cmd("MAIL FROM:<carla@cliente.example>", "250")
+	rc.cmd("RCPT TO:<soporte@example.com>", "250")
+	chunk := fmt.Sprintf(body, "por BDAT")
+	rc.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunk), chunk))
+	if r := rc.reply(); !strings.HasPrefix(r, "250") {
+		t.Fatalf("BDAT: %q", r)
+	}
+	for n, subject := range map[int64]string{1: "por DATA", 2: "por BDAT"} {
+		var raw *store.Raw
+		e.D.Store.View(context.Background(), func(tx *store.Tx) error {
+			msgs, err := tx.Messages(n)
+			if err == nil {
+				raw, err = tx.Raw(msgs[0].RawID)
+			}
+			return err
+		})
+		if raw == nil || string(raw.Data) != fmt.Sprintf(body, subject) {
+			t.Fatalf("ticket %d: raw bytes changed", n)
+		}
+	}
 }
 
 // LMTP: go-smtp does not read an oversized body to its end in LMTP mode;
