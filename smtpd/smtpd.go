@@ -210,7 +210,8 @@ type session struct {
 	mu       sync.Mutex
 	busy     bool // between MAIL and the reply to DATA
 	from     string
-	rcpts    []string
+	rcpts    []string // as delivered (postmaster mapped to its mailbox)
+	said     []string // as the client said them, for LMTP's per-recipient replies
 	failures int
 }
 
@@ -256,6 +257,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if ss.nc != nil && ss.nc.isDead() {
 		return errTooManyErrs
 	}
+	said := to
 	if pm := ss.srv.opt.Postmaster; pm != nil {
 		if mb, ok := pm(to); ok {
 			ss.srv.log.Info("mail to postmaster goes to a help desk mailbox", "rcpt", to, "mailbox", mb)
@@ -268,6 +270,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	}
 	ss.mu.Lock()
 	ss.rcpts = append(ss.rcpts, to)
+	ss.said = append(ss.said, said)
 	ss.mu.Unlock()
 	ss.progress()
 	return nil
@@ -353,7 +356,7 @@ func (ss *session) kill() {
 func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	err := ss.Data(r)
 	ss.mu.Lock()
-	rcpts := append([]string(nil), ss.rcpts...)
+	rcpts := append([]string(nil), ss.said...)
 	ss.mu.Unlock()
 	for _, rc := range rcpts {
 		status.SetStatus(rc, err)
@@ -365,7 +368,7 @@ func (ss *session) Reset() {
 	ss.mu.Lock()
 	ss.busy = false
 	ss.from = ""
-	ss.rcpts = nil
+	ss.rcpts, ss.said = nil, nil
 	ss.mu.Unlock()
 	if ss.srv.draining.Load() || (ss.nc != nil && ss.nc.isDead()) {
 		// Reset runs after the reply to DATA was written; the client has
