@@ -62,6 +62,7 @@ func TestNotificationsCarryTheFirstAttachmentsAndLinks(t *testing.T) {
 	if len(notes[0].Data) > 64<<10 {
 		t.Fatalf("notification is %d bytes", len(notes[0].Data))
 	}
+	t.Logf("notification for a mail with 400 attachments: %d bytes", len(notes[0].Data))
 	// The customer's acknowledgement is untouched, and the ticket keeps
 	// every file.
 	if acks := daemontest.To(sent, "carla@cliente.example"); len(acks) != 1 {

@@ -74,7 +74,9 @@ func FuzzServer(f *testing.F) {
 		"\r\n.\r\nRSET\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<soporte@example.com>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n",
 		"LHLO x\r\nAUTH PLAIN AGFAYg==\r\n\x00\xff\r\n",
 	} {
-		f.Add([]byte(seed))
+		for pick := range 2 * len(fuzzStates) {
+			f.Add(append([]byte{byte(pick)}, seed...))
+		}
 	}
 	dir := f.TempDir()
 	path := filepath.Join(dir, "ticketd.toml")
@@ -93,21 +95,25 @@ func FuzzServer(f *testing.F) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	desk := intake.New(st, cfg, []byte("0123456789abcdef0123456789abcdef"), func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) }, quiet)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, lmtp := range []bool{false, true} {
-			for _, state := range fuzzStates {
-				if lmtp {
-					state = strings.Replace(state, "EHLO", "LHLO", 1)
-				}
-				fuzzSession(t, desk, lmtp, append([]byte(state), data...))
-			}
+		// The first byte picks the protocol and the state, so each input is
+		// one session and the fuzzer learns which byte leads where.
+		if len(data) == 0 {
+			return
 		}
+		pick := int(data[0]) % (2 * len(fuzzStates))
+		lmtp, state := pick >= len(fuzzStates), fuzzStates[pick%len(fuzzStates)]
+		if lmtp {
+			state = strings.Replace(state, "EHLO", "LHLO", 1)
+		}
+		fuzzSession(t, desk, lmtp, append([]byte(state), data[1:]...))
 	})
 }
 
 func fuzzSession(t *testing.T, desk *intake.Desk, lmtp bool, input []byte) {
 	srv := smtpd.New(desk, smtpd.Options{
 		Hostname: "tickets.example.com", MaxMessageBytes: 4096, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ReadTimeout: time.Second, DataTimeout: 2 * time.Second,
+		// Short, so an input that leaves the session waiting costs little.
+		ReadTimeout: 100 * time.Millisecond, DataTimeout: 300 * time.Millisecond,
 		Postmaster: func(addr string) (string, bool) {
 			return "soporte@example.com", strings.EqualFold(addr, "postmaster@tickets.example.com")
 		},
@@ -123,7 +129,7 @@ func fuzzSession(t *testing.T, desk *intake.Desk, lmtp bool, input []byte) {
 		srv.Shutdown(ctx)
 		<-served
 	}()
-	client.SetDeadline(time.Now().Add(5 * time.Second))
+	client.SetDeadline(time.Now().Add(3 * time.Second))
 	replies := make(chan []string, 1)
 	go func() {
 		var lines []string
