@@ -139,11 +139,15 @@ func (c *conn) startData() {
 	}
 }
 
+// endData ends a message transfer. Whatever its outcome, it was progress:
+// the idle clock starts again, so a long transfer answered 552 or 451 is
+// not followed by an idle timeout.
 func (c *conn) endData() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inData = false
 	c.inMessage = false
+	c.idleUntil = time.Now().Add(c.s.opt.ReadTimeout)
 }
 
 // progress records an accepted step of a mail transaction: the session
@@ -187,7 +191,8 @@ func (c *conn) Close() error {
 // connections cannot use up the process's file descriptors.
 type limitListener struct {
 	net.Listener
-	s *Server
+	s    *Server
+	lmtp bool // LMTP comes from the local MTA: not limited per IP
 }
 
 // Accept implements net.Listener.
@@ -197,7 +202,7 @@ func (l limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c := l.s.admit(nc); c != nil {
+		if c := l.s.admit(nc, !l.lmtp); c != nil {
 			return c, nil
 		}
 	}
@@ -207,9 +212,9 @@ func (l limitListener) Accept() (net.Conn, error) {
 const tooManyConns = "421 4.7.0 Too many connections, please try again later\r\n"
 
 // admit counts nc in, or refuses it (nil) when a limit is reached.
-func (s *Server) admit(nc net.Conn) *conn {
+func (s *Server) admit(nc net.Conn, perIP bool) *conn {
 	ip := ""
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok && perIP {
 		ip = ta.IP.String()
 	}
 	s.mu.Lock()

@@ -134,7 +134,7 @@ func (s *Server) Serve(l net.Listener, lmtp bool) error {
 	}
 	s.servers = append(s.servers, srv)
 	s.mu.Unlock()
-	err := srv.Serve(limitListener{l, s})
+	err := srv.Serve(limitListener{l, s, lmtp})
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -222,7 +222,7 @@ func (ss *session) fail(err error) error {
 	over := ss.failures >= ss.srv.opt.MaxFailures
 	ss.mu.Unlock()
 	if over && ss.nc != nil {
-		ss.srv.log.Info("session closed: too many refused commands", "remote", ss.nc.ip, "failures", ss.srv.opt.MaxFailures)
+		ss.srv.log.Info("session closed: too many refused commands", "remote", ss.conn.Conn().RemoteAddr().String(), "failures", ss.srv.opt.MaxFailures)
 		ss.nc.kill()
 		return errTooManyErrs
 	}
