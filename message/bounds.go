@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/jhillyerd/enmime/v2/mediatype"
 )
 
 // enmime's boundary reader costs time in proportion to the bytes of a mail
@@ -73,6 +75,21 @@ func tooComplex(raw []byte) string {
 	// Boundaries by their first word, so a line is checked against the
 	// few that could match it.
 	known := map[string][]string{}
+	declare := func(b string) bool {
+		k := firstWord(b)
+		if contains(known[k], b) {
+			return true
+		}
+		known[k] = append(known[k], b)
+		st.boundaries++
+		return st.boundaries <= MaxParts
+	}
+	// A Content-Type field (with its folded lines) is read by enmime's own
+	// media type parser, with all its repairs and RFC 2231 continuations,
+	// so that no spelling of a boundary enmime understands is missed; a
+	// "boundary=" anywhere else counts too.
+	var ctype []byte
+	ctypes := 0
 	var stack []string
 	for len(raw) > 0 {
 		line := raw
@@ -85,14 +102,24 @@ func tooComplex(raw []byte) string {
 		if st.nested > MaxNestedBytes {
 			return fmt.Sprintf("nested size over %d bytes", MaxNestedBytes)
 		}
-		if b, ok := declaredBoundary(line); ok {
-			k := firstWord(b)
-			if !contains(known[k], b) {
-				known[k] = append(known[k], b)
-				if st.boundaries++; st.boundaries > MaxParts {
-					return fmt.Sprintf("more than %d boundaries", MaxParts)
-				}
+		if ctype != nil && len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			ctype = append(ctype, bytes.TrimRight(line, "\r\n")...)
+			continue
+		}
+		if ctype != nil {
+			if b := mediaBoundary(string(ctype)); b != "" && !declare(b) {
+				return fmt.Sprintf("more than %d boundaries", MaxParts)
 			}
+			ctype = nil
+		}
+		if v, ok := contentTypeField(line); ok {
+			if ctypes++; ctypes > 2*MaxParts {
+				return fmt.Sprintf("more than %d Content-Type fields", 2*MaxParts)
+			}
+			ctype = append([]byte{}, bytes.TrimRight(v, "\r\n")...)
+		}
+		if b, ok := declaredBoundary(line); ok && !declare(b) {
+			return fmt.Sprintf("more than %d boundaries", MaxParts)
 		}
 		if !bytes.HasPrefix(line, []byte("--")) || len(known) == 0 {
 			continue
@@ -129,6 +156,28 @@ func tooComplex(raw []byte) string {
 		}
 	}
 	return ""
+}
+
+// contentTypeField returns the value of a Content-Type header line.
+func contentTypeField(line []byte) ([]byte, bool) {
+	if !hasPrefixFold(line, "content-type") {
+		return nil, false
+	}
+	rest := bytes.TrimLeft(line[len("content-type"):], " \t")
+	if len(rest) == 0 || rest[0] != ':' {
+		return nil, false
+	}
+	return rest[1:], true
+}
+
+// mediaBoundary is the boundary enmime finds in a Content-Type value.
+func mediaBoundary(v string) string {
+	_, params, _, _ := mediatype.Parse(strings.TrimSpace(v))
+	return params["boundary"]
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
 }
 
 // declaredBoundary finds a boundary parameter on a header line (or a

@@ -1,9 +1,12 @@
 package message
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jhillyerd/enmime/v2"
 )
 
 // nestedBomb is depth multiparts, each inside the one before, around a
@@ -95,15 +98,22 @@ func TestOrdinaryNestingIsParsed(t *testing.T) {
 // written the way enmime still accepts (trailing white space, a boundary
 // with spaces or dashes, LF line ends).
 func TestPreScanCountsLenientDelimiters(t *testing.T) {
-	for _, tc := range []struct{ name, boundary, delim string }{
-		{"trailing space", "b", "--b  \n"},
-		{"spaces inside", "a b", "--a b\n"},
-		{"dashes at the end", "x--", "--x--\t\n"},
-		{"long", "=_NextPart_0123456789abcdef", "--=_NextPart_0123456789abcdef\r\n"},
+	for _, tc := range []struct{ name, ctype, delim string }{
+		{"trailing space", `multipart/mixed; boundary="b"`, "--b  \n"},
+		{"spaces inside", `multipart/mixed; boundary="a b"`, "--a b\n"},
+		{"dashes at the end", `multipart/mixed; boundary="x--"`, "--x--\t\n"},
+		{"long", `multipart/mixed; boundary="=_NextPart_0123456789abcdef"`, "--=_NextPart_0123456789abcdef\r\n"},
+		{"RFC 2231 continuations", "multipart/mixed;\n boundary*0=\"ab\";\n boundary*1=\"cd\"", "--abcd\n"},
+		{"RFC 2231 encoded", `multipart/mixed; boundary*=utf-8''q%41z`, "--qAz\n"},
+		{"escaped quote", `multipart/mixed; boundary="a\"b"`, "--a\"b\n"},
+		{"upper-case parameter", `multipart/mixed; BOUNDARY=zz`, "--zz\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if b := mediaBoundary(strings.ReplaceAll(tc.ctype, "\n", "")); b == "" {
+				t.Fatalf("enmime finds no boundary in %q", tc.ctype)
+			}
 			var b strings.Builder
-			b.WriteString("Subject: x\nContent-Type: multipart/mixed; boundary=\"" + tc.boundary + "\"\n\n")
+			b.WriteString("Subject: x\nContent-Type: " + tc.ctype + "\n\n")
 			for range MaxParts + 1 {
 				b.WriteString(tc.delim + "\ny\n")
 			}
@@ -141,4 +151,41 @@ func BenchmarkParseAtTheBounds(b *testing.B) {
 	for b.Loop() {
 		Parse(raw)
 	}
+}
+
+// FuzzBoundsHoldForEnmime checks the pre-scan against what enmime really
+// builds: whenever tooComplex lets a mail through, enmime's tree has no
+// more parts and no deeper nesting than the bounds allow. A mail that
+// could hide its structure from the pre-scan would fail here.
+func FuzzBoundsHoldForEnmime(f *testing.F) {
+	f.Add(nestedBomb(12, 2000))
+	f.Add(manyParts(20))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n--a--\n"))
+	f.Add([]byte("Content-Type: multipart/mixed;\n boundary=\"x y\"\r\n\r\nxx--x y \r\n--x y\r\n\r\n--x y--"))
+	f.Add(nestedBomb(MaxDepth, 500))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary*0=\"a\"; boundary*1=\"b\"\n\n--ab\nContent-Type: multipart/mixed; boundary=\"c\\\"d\"\n\n--c\"d\n\nx\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > 64<<10 || tooComplex(raw) != "" {
+			return
+		}
+		env, err := fast.ReadEnvelope(bytes.NewReader(raw))
+		if err != nil || env.Root == nil {
+			return
+		}
+		parts, depth := 0, 0
+		var walk func(p *enmime.Part, d int)
+		walk = func(p *enmime.Part, d int) {
+			for ; p != nil; p = p.NextSibling {
+				parts++
+				if strings.HasPrefix(p.ContentType, "multipart/") {
+					depth = max(depth, d+1)
+				}
+				walk(p.FirstChild, d+1)
+			}
+		}
+		walk(env.Root, 0)
+		if parts > MaxParts+1 || depth > MaxDepth+1 {
+			t.Fatalf("pre-scan let through %d parts, %d levels: %q", parts, depth, raw)
+		}
+	})
 }
