@@ -16,9 +16,10 @@ import (
 // measures the structure enmime would build, and a mail past these bounds
 // is not parsed: it is stored as received and shown as too complex.
 //
-// Decoding never grows a part (base64, quoted-printable and TNEF all
-// decode to fewer bytes than they take), so the decoded size of all parts
-// is bounded by the size of the mail, which MaxDecodedBytes bounds too.
+// Transfer decoding never grows a part (base64, quoted-printable and TNEF
+// all decode to fewer bytes than they take) and conversion to UTF-8 at
+// most triples it (UTF-16 text), so the decoded size of all parts is
+// bounded by the size of the mail, which MaxDecodedBytes bounds too.
 const (
 	// MaxDepth is the deepest nesting of multiparts parsed. Real mail
 	// rarely goes past 4 (mixed > related > alternative > text).
