@@ -49,13 +49,14 @@ type conn struct {
 	dataUntil time.Time // end of the message transfer in progress
 	idleUntil time.Time // the session must make progress before this
 	dead      bool
-	lineLimit time.Time // the deadline go-smtp asked for
 
 	// Command rewriting (see postmaster.go): midLine is true when the
 	// last byte read was not a line end, inMessage after a DATA or BDAT
-	// command until the message is over, pending what is yet to return.
+	// command until the message is over, tls after STARTTLS (for good),
+	// pending what is yet to return.
 	midLine   bool
 	inMessage bool
+	tls       bool
 	pending   []byte
 }
 
@@ -79,7 +80,7 @@ func (c *conn) Read(b []byte) (int, error) {
 		c.mu.Unlock()
 		return n, nil
 	}
-	rewrite := !inData && !c.inMessage && c.s.opt.Postmaster != nil && c.s.opt.Hostname != ""
+	rewrite := !inData && !c.inMessage && !c.tls && c.s.opt.Postmaster != nil && c.s.opt.Hostname != ""
 	c.mu.Unlock()
 	n, err := c.Conn.Read(b)
 	if err != nil && inData {
@@ -93,8 +94,8 @@ func (c *conn) Read(b []byte) (int, error) {
 	}
 	if rewrite && n > 0 {
 		c.mu.Lock()
-		out, atStart, msg := rewriteCommands(b[:n], !c.midLine, c.s.opt.Hostname)
-		c.midLine, c.inMessage = !atStart, msg
+		out, atStart, msg, tls := rewriteCommands(b[:n], !c.midLine, c.s.opt.Hostname)
+		c.midLine, c.inMessage, c.tls = !atStart, msg, tls
 		n = copy(b, out)
 		c.pending = append(c.pending, out[n:]...)
 		c.mu.Unlock()
@@ -111,7 +112,6 @@ func (c *conn) Read(b []byte) (int, error) {
 func (c *conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lineLimit = t
 	if !c.idleUntil.IsZero() && (t.IsZero() || t.After(c.idleUntil)) {
 		t = c.idleUntil
 	}

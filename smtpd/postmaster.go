@@ -16,10 +16,11 @@ import (
 var rcptTo = []byte("rcpt to:")
 
 // rewriteCommands completes bare postmaster recipients in p, which starts
-// at a line start when atStart; it reports whether p ends at a line start
-// and whether a DATA or BDAT command was passed (the caller then stops
-// rewriting until the message is over).
-func rewriteCommands(p []byte, atStart bool, host string) (out []byte, endsAtStart, data bool) {
+// at a line start when atStart; it reports whether p ends at a line start,
+// whether a DATA or BDAT command was passed (the caller then stops
+// rewriting until the message is over) and whether STARTTLS was (then it
+// stops for good: what follows is encrypted).
+func rewriteCommands(p []byte, atStart bool, host string) (out []byte, endsAtStart, data, tls bool) {
 	out = make([]byte, 0, len(p)+len(host)+1)
 	for len(p) > 0 {
 		line := p
@@ -27,7 +28,7 @@ func rewriteCommands(p []byte, atStart bool, host string) (out []byte, endsAtSta
 			line = p[:i+1]
 		}
 		p = p[len(line):]
-		if !atStart || data {
+		if !atStart || data || tls {
 			out = append(out, line...)
 			atStart = line[len(line)-1] == '\n'
 			continue
@@ -35,6 +36,11 @@ func rewriteCommands(p []byte, atStart bool, host string) (out []byte, endsAtSta
 		atStart = line[len(line)-1] == '\n'
 		if hasPrefixFold(line, "data") || hasPrefixFold(line, "bdat") {
 			data = true
+			out = append(out, line...)
+			continue
+		}
+		if hasPrefixFold(line, "starttls") {
+			tls = true
 			out = append(out, line...)
 			continue
 		}
@@ -49,7 +55,7 @@ func rewriteCommands(p []byte, atStart bool, host string) (out []byte, endsAtSta
 		}
 		out = append(out, line...)
 	}
-	return out, atStart, data
+	return out, atStart, data, tls
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {
