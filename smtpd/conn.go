@@ -83,6 +83,14 @@ func (c *conn) Read(b []byte) (int, error) {
 	rewrite := !inData && !c.inMessage && !c.tls && c.s.opt.Postmaster != nil && c.s.opt.Hostname != ""
 	c.mu.Unlock()
 	n, err := c.Conn.Read(b)
+	if err != nil && !inData {
+		// A BDAT chunk may be read before the session's Data has begun
+		// (go-smtp runs it in its own goroutine); by the time this read
+		// failed, it has.
+		c.mu.Lock()
+		inData = c.inData
+		c.mu.Unlock()
+	}
 	if err != nil && inData {
 		c.kill()
 		switch {

@@ -179,6 +179,28 @@ func TestStalledDataIs451AndTheRestIsNeverRead(t *testing.T) {
 	}
 }
 
+// The same over BDAT, whose chunks go-smtp reads itself: 451 4.4.2 in
+// words, then the connection is closed.
+func TestStalledBDATIs451AndClosed(t *testing.T) {
+	e := withSMTP(t, `read_timeout = "300ms"`)
+	rc := dialRaw(t, e.D.SMTPAddr.String())
+	rc.cmd("EHLO client.example", "250")
+	rc.cmd("MAIL FROM:<carla@cliente.example>", "250")
+	rc.cmd("RCPT TO:<soporte@example.com>", "250")
+	rc.send("BDAT 200 LAST\r\nFrom: carla@cliente.example\r\n")
+	r := rc.reply()
+	if !strings.HasPrefix(r, "451 4.4.2 ") || strings.Contains(r, "i/o") || strings.Contains(r, "tcp") {
+		t.Fatalf("stalled BDAT answered %q, want 451 4.4.2 in words", r)
+	}
+	io.WriteString(rc.c, strings.Repeat("x", 170)+"RSET\r\nMAIL FROM:<ceo@example.com>\r\n")
+	if closed, rest := rc.closed(); !closed || strings.Contains(rest, "250") {
+		t.Fatalf("after a stalled chunk: closed=%v, then %q", closed, rest)
+	}
+	if n := ticketCount(t, e); n != 0 {
+		t.Fatalf("%d tickets, want none", n)
+	}
+}
+
 // A slow link that keeps sending is not a stall: read_timeout is the
 // longest silence, not a limit on the whole transfer.
 func TestSlowLinkThatKeepsSendingIsAccepted(t *testing.T) {
