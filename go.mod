@@ -15,6 +15,8 @@ require (
 	github.com/prometheus/common v0.66.1
 )
 
+require github.com/emersion/go-msgauth v0.7.0
+
 require (
 	github.com/aymerick/douceur v0.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

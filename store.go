@@ -113,6 +113,19 @@ type OutboxTx interface {
 	// Claim takes a due row for one sender until a lease runs out, and
 	// reports whether it got it.
 	Claim(id int64, now, until time.Time) (bool, error)
+	// ClaimAs is Claim that records who holds the row. The holder renews
+	// the lease while it works (RenewClaim); a holder that died is
+	// replaced when the lease ends, or at once when it starts again
+	// (TakeBackClaims).
+	ClaimAs(id int64, owner string, now, until time.Time) (bool, error)
+	// RenewClaim extends owner's lease on a row it still holds; false when
+	// the row is no longer queued or no longer its own.
+	RenewClaim(id int64, owner string, until time.Time) (bool, error)
+	// TakeBackClaims makes every queued row that owner claimed in a
+	// previous life due now, and returns how many there were.
+	TakeBackClaims(owner string, now time.Time) (int, error)
+	// ReleaseClaim forgets who held a row.
+	ReleaseClaim(id int64) error
 	// MarkSent, MarkRetry and MarkFailed move a row that is still queued.
 	MarkSent(id int64, at time.Time) error
 	MarkRetry(id int64, next time.Time, errText string) error

@@ -28,6 +28,7 @@ type Config struct {
 	Mailboxes []Mailbox `toml:"mailboxes"`
 	Agents    []Agent   `toml:"agents"`
 	IMAP      []IMAP    `toml:"imap"`
+	Security  Security  `toml:"security"`
 	Path      string    `toml:"-"` // the file it came from
 }
 
@@ -60,6 +61,23 @@ type SMTP struct {
 	// mail servers expect on port 25.
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
+	// ReadTimeout is the longest silence allowed between two reads, and
+	// between two commands; DataTimeout bounds one whole message transfer.
+	ReadTimeout Duration `toml:"read_timeout"`
+	DataTimeout Duration `toml:"data_timeout"`
+	// MaxConnections and MaxConnectionsPerIP bound open SMTP/LMTP
+	// connections; beyond them a client hears 421 and is disconnected.
+	MaxConnections      int `toml:"max_connections"`
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+}
+
+// Security holds what ticketd trusts beyond its own reply addresses.
+type Security struct {
+	// TrustedAuthservID, when set, is the authserv-id of the receiving
+	// server whose Authentication-Results headers (RFC 8601) ticketd
+	// believes; agent actions then also need an aligned dkim=pass or
+	// spf=pass under that id.
+	TrustedAuthservID string `toml:"trusted_authserv_id"`
 }
 
 // HTTP configures the status page listener.
@@ -139,8 +157,12 @@ func defaults() *Config {
 			OldKeysValidFor:       Duration{180 * 24 * time.Hour},
 		},
 		SMTP: SMTP{
-			Listen:          "127.0.0.1:2525",
-			MaxMessageBytes: 25 << 20,
+			Listen:              "127.0.0.1:2525",
+			MaxMessageBytes:     25 << 20,
+			ReadTimeout:         Duration{5 * time.Minute},
+			DataTimeout:         Duration{30 * time.Minute},
+			MaxConnections:      200,
+			MaxConnectionsPerIP: 20,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:8080"},
 		Outbound: Outbound{

@@ -97,6 +97,19 @@ func (c *Config) validateListeners(p *problems) {
 	if c.SMTP.MaxMessageBytes <= 0 {
 		p.add("smtp.max_message_bytes", "must be greater than 0, e.g. 26214400 (25 MiB)")
 	}
+	checkPositive(p, "smtp.read_timeout", c.SMTP.ReadTimeout)
+	checkPositive(p, "smtp.data_timeout", c.SMTP.DataTimeout)
+	if c.SMTP.MaxConnections < 1 {
+		p.add("smtp.max_connections", "must be at least 1, not %d; it bounds open SMTP and LMTP connections", c.SMTP.MaxConnections)
+	}
+	if n := c.SMTP.MaxConnectionsPerIP; n < 1 {
+		p.add("smtp.max_connections_per_ip", "must be at least 1, not %d", n)
+	} else if n > c.SMTP.MaxConnections && c.SMTP.MaxConnections >= 1 {
+		p.add("smtp.max_connections_per_ip", "is %d, more than smtp.max_connections (%d)", n, c.SMTP.MaxConnections)
+	}
+	if id := c.Security.TrustedAuthservID; id != "" && strings.ContainsAny(id, " \t;\"=") {
+		p.add("security.trusted_authserv_id", "must be the receiving server's authserv-id as it appears in Authentication-Results, e.g. \"mx.example.com\", not %q", id)
+	}
 	switch cert, key := c.SMTP.TLSCertFile, c.SMTP.TLSKeyFile; {
 	case cert == "" && key == "":
 	case cert == "":

@@ -236,7 +236,15 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.Worker.OnSent, d.Worker.OnFailed = d.Metrics.OutboxSent, d.Metrics.OutboxFailed
-	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log, OnSession: d.Metrics.SMTPSession}
+	// One serve per data directory: its claims carry a name that survives
+	// a restart, so it takes back at once what it held when it was killed.
+	d.Worker.Owner = ServeOwner()
+	smtpOpts := smtpd.Options{
+		Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log, OnSession: d.Metrics.SMTPSession,
+		ReadTimeout: cfg.SMTP.ReadTimeout.Duration, DataTimeout: cfg.SMTP.DataTimeout.Duration,
+		MaxConnections: cfg.SMTP.MaxConnections, MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+		Postmaster: func(addr string) (string, bool) { return PostmasterMailbox(parts.Desk.Config(), addr) },
+	}
 	if cfg.SMTP.TLSCertFile != "" {
 		if err := d.loadCert(cfg); err != nil {
 			parts.Store.Close()
@@ -270,6 +278,9 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		d.serve("lmtp", func() error { return d.SMTP.Serve(l, true) })
 	}
 	d.serve("smtp", func() error { return d.SMTP.Serve(smtpL, false) })
+	if _, err := d.Worker.TakeBack(ctx); err != nil {
+		log.Error("outbox: could not take back earlier claims", "err", err)
+	}
 	if !opt.ManualOutbox {
 		d.wg.Add(1)
 		go func() {
@@ -376,6 +387,32 @@ func ListenLMTP(addr string) (net.Listener, error) {
 		return net.Listen("unix", path)
 	}
 	return net.Listen("tcp", addr)
+}
+
+// ServeOwner is the name under which `ticketd serve` claims outbox rows.
+func ServeOwner() string {
+	host, _ := os.Hostname()
+	return "serve@" + host
+}
+
+// PostmasterMailbox tells whether addr is postmaster (RFC 5321 §4.5.1: at
+// any of our domains, case-insensitive) and names the mailbox that takes
+// that mail: the first one, whose agents then see it.
+func PostmasterMailbox(cfg *config.Config, addr string) (string, bool) {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || !strings.EqualFold(local, "postmaster") || len(cfg.Mailboxes) == 0 {
+		return "", false
+	}
+	ours := strings.EqualFold(domain, cfg.Server.Hostname)
+	for _, m := range cfg.Mailboxes {
+		if _, d, _ := strings.Cut(m.Address, "@"); strings.EqualFold(d, domain) {
+			ours = true
+		}
+	}
+	if !ours {
+		return "", false
+	}
+	return cfg.Mailboxes[0].Address, true
 }
 
 func addrString(a net.Addr) string {

@@ -29,6 +29,10 @@ type Mail struct {
 	Commands   commandPlan // the agent commands its new text would carry
 	Targets    []target    // one per mailbox it was sent to
 	NewToken   string      // the token of the ticket it opens, if it opens one
+	// AuthFailure says why the receiving server's Authentication-Results
+	// do not vouch for the author, when [security] trusted_authserv_id
+	// asks them to; "" when they do or nobody asked.
+	AuthFailure string
 }
 
 // From is the author's address: the From header, else the envelope sender.
@@ -71,6 +75,7 @@ func prepare(cfg *config.Config, keys [][]byte, env Envelope, raw []byte, p *mes
 		m.Commands = parseCommands(m.Cut.New)
 	}
 	from := m.From()
+	m.AuthFailure = agentAuthFailure(cfg, p, from)
 	for i := range targets {
 		tg := &targets[i]
 		if tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote {

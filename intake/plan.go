@@ -77,9 +77,12 @@ func plan(m *Mail, tg target, f *Facts) *Plan {
 	case tk == nil:
 		p.newTicket()
 	case tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote:
-		if isAgent && tg.tagOK && tg.addr.Token == tk.Token {
+		switch {
+		case isAgent && tg.tagOK && tg.addr.Token == tk.Token && m.AuthFailure != "":
+			p.notAuthenticated(m.AuthFailure)
+		case isAgent && tg.tagOK && tg.addr.Token == tk.Token:
 			p.agentMail(tg.addr.Kind == threading.KindNote)
-		} else {
+		default:
 			p.unverified(fmt.Sprintf("agent address used by %s", from))
 		}
 	case isAgent && !strings.EqualFold(from, tk.RequesterAddr):

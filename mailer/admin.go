@@ -10,6 +10,7 @@ import (
 
 	"github.com/ticketd/ticketd"
 	"github.com/ticketd/ticketd/mailer/templates"
+	"github.com/ticketd/ticketd/threading"
 )
 
 // composeAdmin writes an admin alert. Admins read logs and config in
@@ -73,6 +74,7 @@ func (c *Composer) adminMail(o *ticketd.Outgoing, from, subject, text string) (*
 	h.SetMessageID(o.MessageID)
 	h.Set("Auto-Submitted", "auto-generated")
 	h.Set("X-Auto-Response-Suppress", "All")
+	h.Set(threading.LoopHeader, from)
 	var buf bytes.Buffer
 	if err := writeBody(&buf, h, mailBody{Mail: templates.Mail{Subject: subject, Text: text}}); err != nil {
 		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)

@@ -161,7 +161,14 @@ func (c *Composer) messageData(tx ticketd.Tx, cfg *config.Config, o *ticketd.Out
 		}
 	}
 	if len(msg.Attachments) > 0 {
-		body.inline, body.attachments = splitParts(p, msg, body.cids, d.HTML != "")
+		carried := msg
+		if !o.Kind.ToCustomer() {
+			// Agents get the first files; the rest are listed with links.
+			cp := *msg
+			cp.Attachments, d.Attachments, d.MoreAttachments = notifyAttachments(msg, d.TrackingURL)
+			carried = &cp
+		}
+		body.inline, body.attachments = splitParts(p, carried, body.cids, d.HTML != "")
 	}
 	return body, nil
 }
@@ -206,6 +213,8 @@ func headers(o *ticketd.Outgoing, tk *ticketd.Ticket, params ticketd.Params, fro
 		h.Set("X-Auto-Response-Suppress", "All")
 	}
 	h.Set("X-Ticketd-Ticket", fmt.Sprint(tk.Number))
+	// On everything, relays too: a copy that comes back is ours.
+	h.Set(threading.LoopHeader, from.Address)
 	return h, rcpts
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -31,12 +32,23 @@ type Worker struct {
 	// OnSent and OnFailed, when set, hear of each mail delivered or given
 	// up on, after the outcome is recorded (the metrics' counters).
 	OnSent, OnFailed func()
+	// Owner names this sender in its claims; a process that starts again
+	// under the same name takes back what its previous life had claimed
+	// (see TakeBack). Default: one name per process.
+	Owner string
+	// RenewEvery is how often a claim is renewed while its mail is being
+	// sent (default a third of the lease).
+	RenewEvery time.Duration
+	// Renewed, when set, is called after each renewal of a claim.
+	Renewed func(row int64)
 
 	wake chan struct{}
 }
 
-// lease is how long a claimed row is ours before another sender may take it.
-const lease = 5 * time.Minute
+// Lease is how long a claimed row is ours before another sender may take
+// it; it is renewed while the mail is being sent, so a slow smarthost
+// does not lose it, and a sender that died holds it at most this long.
+const Lease = 30 * time.Second
 
 func (w *Worker) init() {
 	if w.wake == nil {
@@ -56,6 +68,55 @@ func (w *Worker) init() {
 	}
 	if w.Concurrency <= 0 {
 		w.Concurrency = 4
+	}
+	if w.Owner == "" {
+		host, _ := os.Hostname()
+		w.Owner = fmt.Sprintf("pid%d@%s", os.Getpid(), host)
+	}
+	if w.RenewEvery <= 0 {
+		w.RenewEvery = Lease / 3
+	}
+}
+
+// TakeBack makes the rows this Owner claimed in a previous life (a process
+// killed while sending) due now, instead of after their leases. Call it
+// once at start, before Run.
+func (w *Worker) TakeBack(ctx context.Context) (int, error) {
+	w.init()
+	var n int
+	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
+		var err error
+		n, err = tx.TakeBackClaims(w.Owner, w.Now())
+		return err
+	})
+	if err == nil && n > 0 {
+		w.Log.Warn("took back outbox rows claimed before a restart", "rows", n, "owner", w.Owner)
+	}
+	return n, err
+}
+
+// renew keeps the claim on row id alive until stop is closed.
+func (w *Worker) renew(ctx context.Context, id int64, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(w.RenewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
+				_, err := tx.RenewClaim(id, w.Owner, w.Now().Add(Lease))
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
+				w.Log.Warn("outbox claim not renewed", "row", id, "err", err)
+			} else if err == nil && w.Renewed != nil {
+				w.Renewed(id)
+			}
+		}
 	}
 }
 
@@ -161,12 +222,15 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 	var claimed bool
 	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
 		var err error
-		claimed, err = tx.Claim(o.ID, now, now.Add(lease))
+		claimed, err = tx.ClaimAs(o.ID, w.Owner, now, now.Add(Lease))
 		return err
 	})
 	if err != nil || !claimed {
 		return false, err
 	}
+	stop, renewed := make(chan struct{}), make(chan struct{})
+	go w.renew(ctx, o.ID, stop, renewed)
+	stopRenewing := func() { close(stop); <-renewed }
 	// Composing reads (and may re-parse a large raw mail): keep it off the
 	// single writer.
 	var m *Composed
@@ -175,12 +239,14 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 		m, composeErr = w.Composer.Compose(tx, o)
 		return nil
 	}); err != nil {
+		stopRenewing()
 		return false, err
 	}
 	sendErr := composeErr
 	if sendErr == nil {
 		sendErr = w.Transport.Send(ctx, o.ID, m)
 	}
+	stopRenewing()
 	now = w.Now()
 	if sendErr == nil {
 		w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
@@ -207,7 +273,10 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 		next := now.Add(min(Backoff(o.Attempts+1), 5*time.Minute))
 		w.Log.Debug("delivery waits for the smarthost login", "row", o.ID, "ticket", o.Ticket, "retry_at", next.Format(time.RFC3339))
 		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			return tx.MarkRetry(o.ID, next, sendErr.Error())
+			if err := tx.MarkRetry(o.ID, next, sendErr.Error()); err != nil {
+				return err
+			}
+			return tx.ReleaseClaim(o.ID)
 		})
 	}
 	if !giveUp {
@@ -215,7 +284,10 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 		w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
 			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", sendErr)
 		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			return tx.MarkRetry(o.ID, next, sendErr.Error())
+			if err := tx.MarkRetry(o.ID, next, sendErr.Error()); err != nil {
+				return err
+			}
+			return tx.ReleaseClaim(o.ID)
 		})
 	}
 	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)

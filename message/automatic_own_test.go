@@ -32,6 +32,10 @@ var ownAutomatic = map[string]string{
 	"exchange2003-abwesenheitsnotiz.eml":   "Subject: abwesenheitsnotiz",
 	"risposta-automatica-it.eml":           "Subject: risposta automatica",
 	"respuesta-automatica-solo-asunto.eml": "Subject: respuesta automática", // RFC 2047 in ISO-8859-1
+	// A responder answering an auto-reply: "RE: Respuesta automática: ...".
+	// A person may write that subject too, but taking it for a robot costs
+	// only an answer, while the other way round two robots loop.
+	"auto-reply-to-an-auto-reply-es.eml": "Subject: respuesta automática",
 	// List mail.
 	"mailman-list.eml":  "Precedence: list",
 	"google-groups.eml": "Precedence: list",

@@ -119,6 +119,9 @@ func Parse(raw []byte) (*Parsed, error) {
 	// A file saved by an editor may start with a byte order mark, a
 	// broken one with white space before its first field.
 	raw = withLineFeeds(bytes.TrimLeft(bytes.TrimPrefix(raw, utf8BOM), " \t"))
+	if why := tooComplex(raw); why != "" {
+		return parseTooComplex(raw, why), nil
+	}
 	env, err := fast.ReadEnvelope(bytes.NewReader(withDefaultCharset(raw)))
 	if err == nil && needsDetection(env) {
 		if env2, err2 := slow.ReadEnvelope(bytes.NewReader(raw)); err2 == nil {

@@ -64,7 +64,10 @@ func readTNEF(b []byte) ([]tnefFile, error) {
 	b = b[6:] // signature and legacy key
 	var files []tnefFile
 	codepage := uint32(0)
-	for len(b) > 0 {
+	for records := 0; len(b) > 0; records++ {
+		if records >= MaxTNEFRecords || len(files) > MaxTNEFFiles {
+			return files[:min(len(files), MaxTNEFFiles)], errTNEFTooLarge
+		}
 		// level (1 byte), attribute id, length, data, checksum (2 bytes)
 		if len(b) < 9 {
 			return files, errors.New("TNEF stream cut short")
@@ -119,10 +122,14 @@ func unpackTNEF(parts []Part) (out []Part, problems []string) {
 			continue
 		}
 		files, err := readTNEF(p.Content)
-		if err != nil || len(files) == 0 {
-			if err != nil {
-				problems = append(problems, p.Filename+": "+err.Error())
-			}
+		files = withContent(files)
+		if room := MaxParts - len(out); len(files) > room {
+			files, err = files[:max(room, 0)], errTNEFTooLarge
+		}
+		if err != nil {
+			problems = append(problems, p.Filename+": "+err.Error())
+		}
+		if (err != nil && !errors.Is(err, errTNEFTooLarge)) || len(files) == 0 {
 			out = append(out, p)
 			continue
 		}
@@ -136,6 +143,9 @@ func unpackTNEF(parts []Part) (out []Part, problems []string) {
 				ct = "application/octet-stream"
 			}
 			out = append(out, Part{Filename: name, ContentType: ct, Content: f.data})
+		}
+		if err != nil {
+			out = append(out, p) // the files past the bounds are only in it
 		}
 	}
 	for i := range out {

@@ -102,6 +102,9 @@ func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []stri
 			return true, k + " present"
 		}
 	}
+	if reason := ownMailBack(get, ourAddresses); reason != "" {
+		return true, reason
+	}
 	for _, k := range []string{"X-Loop", "X-Failed-Recipients"} {
 		if _, ok := get(k); ok {
 			return true, k + " present"
@@ -255,8 +258,14 @@ var automaticSubjects = []string{
 // automaticSubject returns the matched phrase, or "".
 func automaticSubject(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	// Skip spam-filter and list tags such as "[SPAM]" or "***SPAM***".
+	// Skip spam-filter and list tags such as "[SPAM]" or "***SPAM***",
+	// and reply prefixes: some responders answer "RE: Out of Office".
+	replied := false
 	for {
+		if rest, ok := cutReplyPrefix(s); ok {
+			s, replied = rest, true
+			continue
+		}
 		switch {
 		case strings.HasPrefix(s, "["):
 			if i := strings.IndexByte(s, ']'); i > 0 && i < 40 {
@@ -280,7 +289,14 @@ func automaticSubject(s string) string {
 		if strings.HasPrefix(s, p) {
 			// A word prefix such as "absent" must end at a word boundary
 			// so "absentee ballot" stays human.
-			if rest := s[len(p):]; rest != "" && isWordByte(rest[0]) && isWordByte(p[len(p)-1]) {
+			rest := s[len(p):]
+			if rest != "" && isWordByte(rest[0]) && isWordByte(p[len(p)-1]) {
+				continue
+			}
+			// Behind "Re:" only a responder's shape counts: the phrase
+			// alone, or before a colon ("RE: Out of Office: Pedido").
+			// "Re: Out of office hours over Christmas?" is a person.
+			if replied && strings.TrimSpace(rest) != "" && !strings.HasPrefix(strings.TrimSpace(rest), ":") {
 				continue
 			}
 			return p

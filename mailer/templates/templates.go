@@ -46,7 +46,8 @@ var Kinds = []Kind{
 // Attachment describes one file that came with a message.
 type Attachment struct {
 	Name string
-	Size int64 // bytes
+	Size int64  // bytes
+	URL  string // where to download it, when it is listed instead of attached
 }
 
 // Data is everything a template may show. Each kind uses the fields it needs;
@@ -64,6 +65,7 @@ type Data struct {
 	HTML                          htmltemplate.HTML // the same body as sanitized HTML (richtext), "" to show Text
 	Flagged                       bool              // Text is the full text because quote cutting was unsure
 	Attachments                   []Attachment
+	MoreAttachments               int // files neither attached nor listed
 	CloseDate                     time.Time
 	Location                      *time.Location
 	SolvedWord                    string // the word a customer replies to mark a ticket solved
@@ -298,7 +300,7 @@ func newView(d Data, lang string) view {
 	}
 	atts := make([]Attachment, len(d.Attachments))
 	for i, a := range d.Attachments {
-		atts[i] = Attachment{Name: oneLine(a.Name), Size: a.Size}
+		atts[i] = Attachment{Name: oneLine(a.Name), Size: a.Size, URL: oneLine(a.URL)}
 	}
 	d.Attachments = atts
 	v := view{

@@ -1,0 +1,45 @@
+package sqlite
+
+import "time"
+
+// ClaimAs takes a due row for owner until a lease runs out, like Claim,
+// and records who holds it. The holder renews the lease while it works
+// (RenewClaim); a holder that died is replaced when the lease ends, or at
+// once when it starts again (TakeBackClaims).
+func (t *Tx) ClaimAs(id int64, owner string, now, until time.Time) (bool, error) {
+	res, err := t.exec("claim", `UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id = ? AND state = 'queued' AND next_at <= ?`, ms(until), owner, id, ms(now))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// RenewClaim extends owner's lease on a row it still holds; false when the
+// row is no longer queued or no longer its own.
+func (t *Tx) RenewClaim(id int64, owner string, until time.Time) (bool, error) {
+	res, err := t.exec("renew claim", `UPDATE outbox SET next_at = ? WHERE id = ? AND state = 'queued' AND claimed_by = ?`, ms(until), id, owner)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// TakeBackClaims makes every queued row that owner claimed in a previous
+// life due now, and returns how many there were.
+func (t *Tx) TakeBackClaims(owner string, now time.Time) (int, error) {
+	res, err := t.exec("take back claims", `UPDATE outbox SET next_at = ?, claimed_by = '' WHERE state = 'queued' AND claimed_by = ? AND next_at > ?`, ms(now), owner, ms(now))
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// ReleaseClaim forgets who held a row (after a failed attempt, whose retry
+// waits for its backoff, not for its holder).
+func (t *Tx) ReleaseClaim(id int64) error {
+	_, err := t.exec("release claim", `UPDATE outbox SET claimed_by = '' WHERE id = ?`, id)
+	return err
+}
