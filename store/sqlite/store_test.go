@@ -28,3 +28,24 @@ func TestContract(t *testing.T) {
 		}
 	})
 }
+
+func TestDeskContract(t *testing.T) {
+	storetest.RunDesk(t, func(t *testing.T) (ticketd.Store, func() ticketd.Store) {
+		path := filepath.Join(t.TempDir(), "t.db")
+		s, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := s
+		t.Cleanup(func() { cur.Close() })
+		return s, func() ticketd.Store {
+			cur.Close()
+			s2, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur = s2
+			return s2
+		}
+	})
+}
