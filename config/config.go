@@ -28,19 +28,23 @@ type Config struct {
 	Mailboxes []Mailbox `toml:"mailboxes"`
 	Agents    []Agent   `toml:"agents"`
 	IMAP      []IMAP    `toml:"imap"`
+	AgentIMAP AgentIMAP `toml:"agent_imap"`
 	Path      string    `toml:"-"` // the file it came from
 }
 
 // Server holds settings that apply to the whole daemon.
 type Server struct {
-	Hostname              string         `toml:"hostname"`
-	DataDir               string         `toml:"data_dir"`
-	BaseURL               string         `toml:"base_url"`
-	Language              string         `toml:"language"`
-	TimeZone              string         `toml:"time_zone"`
-	TemplatesDir          string         `toml:"templates_dir"`
-	AutoreplyLimitPerHour int            `toml:"autoreply_limit_per_hour"`
-	Location              *time.Location `toml:"-"` // loaded from TimeZone
+	Hostname              string `toml:"hostname"`
+	DataDir               string `toml:"data_dir"`
+	BaseURL               string `toml:"base_url"`
+	Language              string `toml:"language"`
+	TimeZone              string `toml:"time_zone"`
+	TemplatesDir          string `toml:"templates_dir"`
+	AutoreplyLimitPerHour int    `toml:"autoreply_limit_per_hour"`
+	// DigestTime is when each agent gets the daily list of what waits for
+	// her ("08:00", in TimeZone); empty: no digest.
+	DigestTime string         `toml:"digest_time"`
+	Location   *time.Location `toml:"-"` // loaded from TimeZone
 }
 
 // SMTP configures the inbound SMTP and LMTP listeners.
@@ -87,6 +91,17 @@ type Mailbox struct {
 	ReminderDaysBeforeClose *int     `toml:"reminder_days_before_close"` // nil: [lifecycle]
 }
 
+// AgentIMAP configures the agents' desk: an IMAP server that shows each
+// agent the queues of the mailboxes she serves as folders.
+type AgentIMAP struct {
+	Listen string `toml:"listen"` // empty: no desk
+	// TLSCertFile and TLSKeyFile (PEM): STARTTLS is offered, or with TLS
+	// "implicit" every connection is TLS from the start.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	TLS         string `toml:"tls"` // "starttls" (default) or "implicit"
+}
+
 // Agent is a person who answers tickets from their own mail client.
 type Agent struct {
 	Email string `toml:"email"`
@@ -122,7 +137,8 @@ func defaults() *Config {
 			Listen:          "127.0.0.1:2525",
 			MaxMessageBytes: 25 << 20,
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
+		AgentIMAP: AgentIMAP{TLS: "starttls"},
 		Outbound: Outbound{
 			Transport:    "dir",
 			Dir:          "var/outbox",
@@ -252,6 +268,8 @@ func (c *Config) resolvePaths(path string) {
 	resolve(&c.Outbound.Dir)
 	resolve(&c.SMTP.TLSCertFile)
 	resolve(&c.SMTP.TLSKeyFile)
+	resolve(&c.AgentIMAP.TLSCertFile)
+	resolve(&c.AgentIMAP.TLSKeyFile)
 	if sock, ok := strings.CutPrefix(c.SMTP.LMTPListen, "unix:"); ok && sock != "" {
 		resolve(&sock)
 		c.SMTP.LMTPListen = "unix:" + sock
@@ -411,6 +429,16 @@ func (c *Config) Summary() string {
 	default:
 		fmt.Fprintf(&b, "outbound:  .eml files in %s\n", c.Outbound.Dir)
 	}
+	if c.AgentIMAP.Listen != "" {
+		tls := "no TLS: logins from loopback only"
+		if c.AgentIMAP.TLSCertFile != "" {
+			tls = "tls " + c.AgentIMAP.TLS
+		}
+		fmt.Fprintf(&b, "desk:      imap %s (%s)\n", c.AgentIMAP.Listen, tls)
+	}
+	if c.Server.DigestTime != "" {
+		fmt.Fprintf(&b, "digest:    daily at %s %s\n", c.Server.DigestTime, c.Server.TimeZone)
+	}
 	for _, m := range c.IMAP {
 		fmt.Fprintf(&b, "imap:      %s@%s %s (tls %s) -> %s, then %s\n", m.Username, m.Addr, m.Folder, m.TLS, m.Mailbox, m.After)
 	}
@@ -424,4 +452,14 @@ func (m Mailbox) Lang(c *Config) string {
 		return m.Language
 	}
 	return c.Server.Language
+}
+
+// DigestClock returns the hour and minute of server.digest_time; ok is
+// false when there is no digest.
+func (c *Config) DigestClock() (hour, minute int, ok bool) {
+	t, err := time.Parse("15:04", c.Server.DigestTime)
+	if err != nil {
+		return 0, 0, false
+	}
+	return t.Hour(), t.Minute(), true
 }

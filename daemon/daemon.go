@@ -61,6 +61,7 @@ type Daemon struct {
 	Desk   *intake.Desk
 	Worker *mailer.Worker
 	SMTP   *smtpd.Server
+	Parts  *Parts
 
 	// Bound addresses (useful when the config says port 0).
 	SMTPAddr net.Addr
@@ -121,6 +122,27 @@ type Parts struct {
 	Desk     *intake.Desk
 	Composer *mailer.Composer
 	Worker   *mailer.Worker
+
+	mu       sync.Mutex
+	onCommit []func()
+}
+
+// OnCommit registers fn to run after every intake commit that queued mail
+// (the agents' desk tells its idling clients).
+func (p *Parts) OnCommit(fn func()) {
+	p.mu.Lock()
+	p.onCommit = append(p.onCommit, fn)
+	p.mu.Unlock()
+}
+
+func (p *Parts) wake() {
+	p.Worker.Wake()
+	p.mu.Lock()
+	fns := p.onCommit
+	p.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // OpenParts opens the store and builds intake and the outbox worker without
@@ -156,7 +178,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 		Store: st, Composer: p.Composer, Transport: tr, Now: opt.Now, Log: opt.Log,
 		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll, Concurrency: opt.OutboxConcurrency,
 	}
-	p.Desk.Wake = p.Worker.Wake
+	p.Desk.Wake = p.wake
 	return p, nil
 }
 
@@ -198,7 +220,7 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		return nil, err
 	}
 	log := Redacting(opt.Log)
-	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, cfg: cfg, log: log, errc: make(chan error, 8)}
+	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, Parts: parts, cfg: cfg, log: log, errc: make(chan error, 8)}
 	smtpOpts := smtpd.Options{Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log}
 	if cfg.SMTP.TLSCertFile != "" {
 		if err := d.loadCert(cfg); err != nil {
