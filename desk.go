@@ -27,6 +27,17 @@ type DeskTx interface {
 	DeskAgent(email string) (*DeskAgent, error)
 	// SaveDeskAgent creates or replaces an agent's desk account.
 	SaveDeskAgent(a *DeskAgent) error
+	// DigestSent tells whether agent's digest of day ("2026-11-02") was
+	// done; ClaimDigest records it, and reports false when it was already.
+	DigestSent(agent, day string) (bool, error)
+	ClaimDigest(agent, day string, at time.Time) (bool, error)
+}
+
+// WaitingFor selects the tickets waiting for an agent: new or open, and
+// hers or nobody's, in the mailboxes she serves. It is her desk's INBOX and
+// what her daily digest lists.
+func WaitingFor(agent string, mailboxes []string) DeskFilter {
+	return DeskFilter{Mailboxes: mailboxes, Statuses: []Status{StatusNuevo, StatusAbierto}, Assignee: DeskMineOrNobody, Agent: agent}
 }
 
 // DeskFilter selects the tickets of one desk folder.

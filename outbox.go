@@ -25,6 +25,9 @@ const (
 	KindNote            OutboxKind = "note"
 	KindAssigned        OutboxKind = "assigned"
 	KindDeliveryFailed  OutboxKind = "delivery_failed"
+	// KindDigest lists the tickets waiting for an agent (the daily digest,
+	// and the answer to #lista); it is about no one ticket.
+	KindDigest OutboxKind = "digest"
 )
 
 // ToCustomer tells whether a kind of mail goes to a customer; the others go
@@ -97,6 +100,9 @@ type Params struct {
 	Recipient string `json:"recipient,omitempty"`
 	// CloseAt is when a pending ticket will close (reminders), RFC 3339.
 	CloseAt string `json:"close_at,omitempty"`
+	// Tickets a digest lists, in order, and the mailbox it comes from.
+	Tickets []int64 `json:"tickets,omitempty"`
+	Mailbox string  `json:"mailbox,omitempty"`
 }
 
 // Encode returns p as the JSON stored in the outbox row.

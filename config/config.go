@@ -356,6 +356,21 @@ func (c *Config) Agent(email string) *Agent {
 	return nil
 }
 
+// ServedBy returns the addresses of the mailboxes agent serves, sorted and
+// in lower case.
+func (c *Config) ServedBy(agent string) []string {
+	var out []string
+	for _, mb := range c.Mailboxes {
+		for _, a := range mb.Agents {
+			if strings.EqualFold(a, agent) {
+				out = append(out, strings.ToLower(mb.Address))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // MailboxAddresses returns the address of every mailbox, in file order.
 func (c *Config) MailboxAddresses() []string {
 	out := make([]string, len(c.Mailboxes))

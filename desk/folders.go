@@ -1,7 +1,6 @@
 package desk
 
 import (
-	"sort"
 	"strings"
 	"time"
 
@@ -23,11 +22,8 @@ type folder struct {
 
 var (
 	open       = []ticketd.Status{ticketd.StatusNuevo, ticketd.StatusPendiente, ticketd.StatusAbierto}
-	waiting    = []ticketd.Status{ticketd.StatusNuevo, ticketd.StatusAbierto}
 	folderList = []folder{
-		{"INBOX", "", func(agent string, _ time.Time) ticketd.DeskFilter {
-			return ticketd.DeskFilter{Statuses: waiting, Assignee: ticketd.DeskMineOrNobody, Agent: agent}
-		}},
+		{"INBOX", "", func(agent string, _ time.Time) ticketd.DeskFilter { return ticketd.WaitingFor(agent, nil) }},
 		{"Nuevo", "", byStatus(ticketd.StatusNuevo)},
 		{"Abierto", "", byStatus(ticketd.StatusAbierto)},
 		{"Pendiente", "", byStatus(ticketd.StatusPendiente)},
@@ -61,20 +57,9 @@ func findFolder(name string) *folder {
 	return nil
 }
 
-// served is the mailboxes an agent serves, sorted and in lower case: what
-// she sees of the desk, and the scope her UIDVALIDITY stands for.
-func served(cfg *config.Config, agent string) []string {
-	var out []string
-	for _, mb := range cfg.Mailboxes {
-		for _, a := range mb.Agents {
-			if strings.EqualFold(a, agent) {
-				out = append(out, strings.ToLower(mb.Address))
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+// served is the mailboxes an agent serves: what she sees of the desk, and
+// the scope her UIDVALIDITY stands for.
+func served(cfg *config.Config, agent string) []string { return cfg.ServedBy(agent) }
 
 // filterFor is the query of folder f for agent at now.
 func filterFor(cfg *config.Config, f *folder, agent string, now time.Time) ticketd.DeskFilter {

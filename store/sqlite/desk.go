@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/ticketd/ticketd"
 )
@@ -164,4 +165,24 @@ func wrapRowsErr(what string, err error) error {
 		return nil
 	}
 	return wrapErr(what, err)
+}
+
+// DigestSent tells whether agent's digest of day was done.
+func (t *Tx) DigestSent(agent, day string) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM desk_digests WHERE agent = ? AND day = ?`, strings.ToLower(agent), day).Scan(&n)
+	if err != nil {
+		return false, wrapErr("digest sent", err)
+	}
+	return n > 0, nil
+}
+
+// ClaimDigest records agent's digest of day; false when it was already.
+func (t *Tx) ClaimDigest(agent, day string, at time.Time) (bool, error) {
+	res, err := t.exec("claim digest", `INSERT OR IGNORE INTO desk_digests(agent, day, at) VALUES (?, ?, ?)`, strings.ToLower(agent), day, ms(at))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }

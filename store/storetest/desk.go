@@ -22,6 +22,7 @@ func RunDesk(t *testing.T, open Opener) {
 		{"SeenPerAgent", testDeskSeen},
 		{"Agents", testDeskAgents},
 		{"UIDsSurviveReopen", testDeskReopen},
+		{"DigestOncePerDay", testDigestClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -224,5 +225,29 @@ func testDeskReopen(t *testing.T, open Opener) {
 	update(t, s2, func(tx ticketd.Tx) error { tk.Status = ticketd.StatusAbierto; return tx.SaveTicket(tk) })
 	if got := deskUID(t, s2, tk.Number); got <= u {
 		t.Fatalf("UID after a change %d, want above %d", got, u)
+	}
+}
+
+func testDigestClaims(t *testing.T, open Opener) {
+	s, _ := open(t)
+	claim := func(agent, day string) (ok bool) {
+		update(t, s, func(tx ticketd.Tx) (err error) { ok, err = desk(tx).ClaimDigest(agent, day, t0); return })
+		return ok
+	}
+	sent := func(agent, day string) (ok bool) {
+		view(t, s, func(tx ticketd.Tx) (err error) { ok, err = desk(tx).DigestSent(agent, day); return })
+		return ok
+	}
+	if sent("ana@example.com", "2026-11-02") {
+		t.Fatal("sent before any claim")
+	}
+	if !claim("Ana@example.com", "2026-11-02") || claim("ana@example.com", "2026-11-02") {
+		t.Fatal("the first claim of a day must win and the second lose")
+	}
+	if !sent("ana@example.com", "2026-11-02") || sent("luis@example.com", "2026-11-02") || sent("ana@example.com", "2026-11-03") {
+		t.Fatal("claims are per agent and day")
+	}
+	if !claim("ana@example.com", "2026-11-03") {
+		t.Fatal("the next day's claim lost")
 	}
 }

@@ -51,3 +51,12 @@ CREATE TABLE desk_agents (
 	uid_validity  INTEGER NOT NULL DEFAULT 0,
 	scope         TEXT NOT NULL DEFAULT ''
 );
+
+-- Daily digests done, one row per agent and day (in server.time_zone), so
+-- that a digest goes out once even when serve and sweep both run.
+CREATE TABLE desk_digests (
+	agent TEXT NOT NULL,
+	day   TEXT NOT NULL,
+	at    INTEGER NOT NULL,
+	PRIMARY KEY (agent, day)
+) WITHOUT ROWID;
