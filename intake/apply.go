@@ -27,6 +27,10 @@ func apply(tx writer, p *Plan, raw *ticketd.Raw) error {
 		}
 	}
 	tk := p.Ticket
+	if tk == nil {
+		// An answer to an agent (#lista): about no ticket.
+		return tx.Enqueue(p.Outgoing...)
+	}
 	if tk.Number == 0 {
 		if err := tx.CreateTicket(tk); err != nil {
 			return err

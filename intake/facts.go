@@ -30,6 +30,10 @@ type Facts struct {
 	// AcksLastHour counts the acknowledgements sent to the author in the
 	// last hour.
 	AcksLastHour int
+	// ListRequest: an agent of the mailbox asked the support address for
+	// her list (#lista); Waiting are the tickets it lists.
+	ListRequest bool
+	Waiting     []*ticketd.Ticket
 }
 
 // Copy is an earlier stored mail with the same Message-ID.
@@ -70,6 +74,11 @@ func loadFacts(tx reader, m *Mail, tg target) (*Facts, error) {
 			c.Mailbox = tk.Mailbox
 			f.Copies = append(f.Copies, c)
 		}
+	}
+	if f.Ticket == nil && isListRequest(m.Cut.New) && containsFold(tg.mailbox.Agents, m.From()) && !m.Auto {
+		f.ListRequest = true
+		f.Waiting, err = loadWaiting(tx, m.From(), m.Cfg.ServedBy(m.From()))
+		return f, err
 	}
 	if f.Ticket == nil {
 		if from := m.From(); from != "" {

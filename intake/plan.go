@@ -35,6 +35,8 @@ type Plan struct {
 	// not taken as the agent's. Both are for the log.
 	AckSuppressed bool
 	Unverified    string
+	// ListFor is the agent whose #lista the plan answers; Ticket is nil.
+	ListFor string
 }
 
 // TagChange adds or removes one tag.
@@ -57,6 +59,8 @@ func plan(m *Mail, tg target, f *Facts) *Plan {
 	isAgent := containsFold(p.mb.Agents, from)
 	tk := f.Ticket
 	switch {
+	case tk == nil && isAgent && f.ListRequest:
+		p.listReply()
 	case tk == nil:
 		p.newTicket()
 	case tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote:

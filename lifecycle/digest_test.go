@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticketd/ticketd"
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/lifecycle"
 )
@@ -111,5 +112,55 @@ func TestDailyDigest(t *testing.T) {
 	w.at(2, 5)
 	if got := w.pass(); len(got) != 0 {
 		t.Fatalf("a digest after the morning's empty one: %v", got)
+	}
+}
+
+func (w *world) ticketCount() int {
+	w.t.Helper()
+	var n int
+	w.view(func(tx ticketd.Tx) error {
+		tks, err := tx.ListTickets(ticketd.TicketFilter{})
+		n = len(tks)
+		return err
+	})
+	return n
+}
+
+// An agent who writes #lista (or #list) to the support address gets her
+// list at once; no ticket is opened and nobody is acknowledged.
+func TestListCommand(t *testing.T) {
+	w := newWorld(t, "")
+	list := func(from, word string) {
+		t.Helper()
+		w.MustSend(from, []string{"soporte@example.com"}, rawMail([]string{
+			"From: " + from, "To: soporte@example.com", "Subject: lista", "Message-ID: " + w.msgid(),
+		}, word, "", "-- ", "Ana Pérez, Soporte"))
+	}
+	list(ana, "#lista")
+	mails := w.flush()
+	if len(mails) != 1 || len(to(mails, ana)) != 1 || mails[0].subject != "Ninguna solicitud le espera" {
+		t.Fatalf("#lista with nothing waiting:%s", summary(mails))
+	}
+	if n := w.ticketCount(); n != 0 {
+		t.Fatalf("#lista opened %d tickets", n)
+	}
+	n1 := w.open(carla, "No puedo entrar")
+	w.open("pedro@cliente.example", "Factura")
+	list(luis, "#LIST")
+	mails = w.flush()
+	if len(mails) != 1 || len(to(mails, luis)) != 1 || mails[0].subject != "2 solicitudes le esperan" ||
+		!strings.Contains(mails[0].text, w.agentAddr(n1, luis)) || mails[0].env.GetHeader("Auto-Submitted") != "auto-generated" {
+		t.Fatalf("#list:%s\n%s", summary(mails), mails[0].text)
+	}
+	if n := w.ticketCount(); n != 2 {
+		t.Fatalf("%d tickets after #list, want the customers' 2", n)
+	}
+	// A customer's "#lista" is a customer's mail like any other.
+	list("rosa@cliente.example", "#lista")
+	if n := w.ticketCount(); n != 3 {
+		t.Fatalf("a customer's #lista opened no ticket (%d)", n)
+	}
+	if mails := w.flush(); len(to(mails, "rosa@cliente.example")) != 1 {
+		t.Fatalf("the customer was not acknowledged:%s", summary(mails))
 	}
 }
