@@ -28,6 +28,9 @@ const (
 	// KindDigest lists the tickets waiting for an agent (the daily digest,
 	// and the answer to #lista); it is about no one ticket.
 	KindDigest OutboxKind = "digest"
+	// KindAgentHelp tells an agent who wrote to the support address itself
+	// how to open a ticket for a customer; it is about no ticket.
+	KindAgentHelp OutboxKind = "agent_help"
 )
 
 // ToCustomer tells whether a kind of mail goes to a customer; the others go

@@ -53,6 +53,12 @@ func apply(tx writer, p *Plan, raw *ticketd.Raw) error {
 			}
 		}
 	}
+	if n := p.Note; n != nil {
+		n.Ticket, n.RawID = tk.Number, raw.ID
+		if err := tx.InsertMessage(n); err != nil {
+			return err
+		}
+	}
 	for _, c := range p.Tags {
 		var err error
 		if c.Remove {

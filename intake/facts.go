@@ -81,7 +81,12 @@ func loadFacts(tx reader, m *Mail, tg target) (*Facts, error) {
 		return f, err
 	}
 	if f.Ticket == nil {
-		if from := m.From(); from != "" {
+		from := m.From()
+		if m.Forward != nil && containsFold(tg.mailbox.Agents, from) {
+			// The acknowledgement goes to the customer whose mail it is.
+			from = m.Forward.FromAddr
+		}
+		if from != "" {
 			if f.AcksLastHour, err = tx.CountAcks(from, m.Now.Add(-time.Hour)); err != nil {
 				return nil, err
 			}

@@ -29,6 +29,8 @@ type Mail struct {
 	Commands   commandPlan // the agent commands its new text would carry
 	Targets    []target    // one per mailbox it was sent to
 	NewToken   string      // the token of the ticket it opens, if it opens one
+	// Forward is the customer's mail inside, when an agent forwarded one.
+	Forward *forwarded
 }
 
 // From is the author's address: the From header, else the envelope sender.
@@ -69,6 +71,12 @@ func prepare(cfg *config.Config, key []byte, env Envelope, raw []byte, p *messag
 	m.Auto, m.AutoReason = threading.IsAutomatic(env.From, p.Header, cfg.MailboxAddresses())
 	m.Commands = parseCommands(m.Cut.New)
 	from := m.From()
+	if cfg.Agent(from) != nil {
+		m.Forward = findForward(p, m.Cut, func(a string) bool {
+			_, mailbox := threading.ParseRecipient(a, cfg.MailboxAddresses())
+			return mailbox || cfg.Agent(a) != nil
+		})
+	}
 	for i := range targets {
 		tg := &targets[i]
 		switch tg.addr.Kind {

@@ -23,6 +23,9 @@ type Plan struct {
 	Save bool
 	// Message is the mail as stored on the ticket.
 	Message *ticketd.Message
+	// Note is a second message: the words of an agent who forwarded the
+	// customer's mail, kept as an internal note.
+	Note *ticketd.Message
 	// Tags are tag changes, in the order the agent wrote them.
 	Tags []TagChange
 	// Events are the history entries, in order.
@@ -35,7 +38,8 @@ type Plan struct {
 	// not taken as the agent's. Both are for the log.
 	AckSuppressed bool
 	Unverified    string
-	// ListFor is the agent whose #lista the plan answers; Ticket is nil.
+	// ListFor is the agent whose mail to the support address the plan
+	// answers (#lista, or how to open a ticket); Ticket is nil.
 	ListFor string
 }
 
@@ -61,6 +65,10 @@ func plan(m *Mail, tg target, f *Facts) *Plan {
 	switch {
 	case tk == nil && isAgent && f.ListRequest:
 		p.listReply()
+	case tk == nil && isAgent && m.Forward != nil && !m.Auto:
+		p.forwardedTicket()
+	case tk == nil && isAgent:
+		p.agentHelp()
 	case tk == nil:
 		p.newTicket()
 	case tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote:

@@ -35,8 +35,8 @@ type Composed struct {
 
 // Compose builds the mail for row o, reading what it needs in tx.
 func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error) {
-	if o.Kind == ticketd.KindDigest {
-		return c.composeDigest(tx, o)
+	if o.Kind == ticketd.KindDigest || o.Kind == ticketd.KindAgentHelp {
+		return c.composeNotice(tx, o)
 	}
 	cfg := c.Config()
 	params := o.Params

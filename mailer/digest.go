@@ -12,9 +12,10 @@ import (
 	"github.com/ticketd/ticketd/threading"
 )
 
-// composeDigest writes an agent's list of waiting tickets: the tickets the
-// row names, as they stand now, each with the agent's own reply address.
-func (c *Composer) composeDigest(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error) {
+// composeNotice writes a mail to an agent about no one ticket: her list of
+// waiting tickets (the tickets the row names, as they stand now, each with
+// her own reply address), or how to open a ticket for a customer.
+func (c *Composer) composeNotice(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error) {
 	cfg := c.Config()
 	p := o.Params
 	lang := p.Lang
@@ -47,9 +48,9 @@ func (c *Composer) composeDigest(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed,
 			ReplyAddress: threading.AgentAddress(tk.Mailbox, tk.Token, threading.AgentTag(c.Key, tk.Token, o.Rcpt)),
 		})
 	}
-	rendered, err := c.Templates.Render(templates.Digest, d)
+	rendered, err := c.Templates.Render(templates.Kind(o.Kind), d)
 	if err != nil {
-		return nil, fmt.Errorf("mailer: row %d render digest: %w", o.ID, err)
+		return nil, fmt.Errorf("mailer: row %d render %s: %w", o.ID, o.Kind, err)
 	}
 	var h mail.Header
 	h.SetDate(o.CreatedAt)
@@ -57,6 +58,12 @@ func (c *Composer) composeDigest(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed,
 	h.SetAddressList("To", []*mail.Address{{Name: d.AgentName, Address: o.Rcpt}})
 	h.SetSubject(rendered.Subject)
 	h.SetMessageID(o.MessageID)
+	if p.InReplyTo != "" {
+		h.SetMsgIDList("In-Reply-To", []string{p.InReplyTo})
+	}
+	if len(p.References) > 0 {
+		h.SetMsgIDList("References", p.References)
+	}
 	h.Set("Auto-Submitted", "auto-generated")
 	h.Set("X-Auto-Response-Suppress", "All")
 	var buf bytes.Buffer

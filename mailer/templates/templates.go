@@ -35,12 +35,13 @@ const (
 	Assigned        Kind = "assigned"         // agent: a ticket was assigned to you
 	DeliveryFailed  Kind = "delivery_failed"  // agents: a mail could not be delivered
 	Digest          Kind = "digest"           // agent: the tickets waiting for her (daily, or on #lista)
+	AgentHelp       Kind = "agent_help"       // agent: her mail to the support address opened nothing; how to forward
 )
 
 // Kinds lists every Kind; New checks that each exists in every language.
 var Kinds = []Kind{
 	Ack, AgentNew, AgentReply, AgentReopened, AgentUnverified, Relay, Reminder,
-	Closed, SolvedThanks, CommandError, Note, Assigned, DeliveryFailed, Digest,
+	Closed, SolvedThanks, CommandError, Note, Assigned, DeliveryFailed, Digest, AgentHelp,
 }
 
 // DigestItem is one ticket of a digest.
