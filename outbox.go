@@ -31,6 +31,9 @@ const (
 	// KindAgentHelp tells an agent who wrote to the support address itself
 	// how to open a ticket for a customer; it is about no ticket.
 	KindAgentHelp OutboxKind = "agent_help"
+	// KindColleague tells an agent who was told of a ticket that a
+	// colleague took or answered it (Params.Reason "took" or "answered").
+	KindColleague OutboxKind = "colleague"
 )
 
 // ToCustomer tells whether a kind of mail goes to a customer; the others go

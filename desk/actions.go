@@ -80,6 +80,7 @@ func (s *Server) perform(agent string, f *folder, entries []ticketd.DeskEntry, s
 			if !slices.Contains(boxes, strings.ToLower(tk.Mailbox)) {
 				return no(imap.ResponseCodeNoPerm, "Ticket #%d is not in a mailbox you serve", tk.Number)
 			}
+			before := tk.Assignee
 			var evs []ticketd.Event
 			switch f.action {
 			case "take":
@@ -106,7 +107,7 @@ func (s *Server) perform(agent string, f *folder, entries []ticketd.DeskEntry, s
 				if err := tx.AddEvents(ptrs); err != nil {
 					return err
 				}
-				mails, err := s.notices(tx, tk, f.action, agent, now)
+				mails, err := s.notices(tx, tk, f.action, agent, before, now)
 				if err != nil {
 					return err
 				}

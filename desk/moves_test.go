@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/ticketd/ticketd"
+	"github.com/ticketd/ticketd/daemon/daemontest"
 )
 
 func eventsOf(evs []ticketd.Event, typ ticketd.EventType) []ticketd.Event {
@@ -44,7 +45,11 @@ func TestMovesAreCommands(t *testing.T) {
 	if data != nil && data.DestUIDs.String() != imap.UIDSetNum(mine[0].uid).String() {
 		t.Errorf("COPYUID dest %v, want %d", data.DestUIDs, mine[0].uid)
 	}
-	// The same take by mail, for comparison.
+	// Luis, who was told of the new ticket, hears that Ana took it.
+	if mails := e.Flush(); len(mails) != 1 || len(daemontest.To(mails, luis)) != 1 || !strings.Contains(string(mails[0].Data), "ha tomado la solicitud") {
+		t.Fatalf("after the desk's take: %d mails", len(mails))
+	}
+	// The same take by mail, for comparison: the same history, the same line to Luis.
 	e.reply(viaMail, ana, "#tomar")
 	deskTake, mailTake := eventsOf(e.events(n), ticketd.EventAssigned), eventsOf(e.events(viaMail), ticketd.EventAssigned)
 	if len(deskTake) != 1 || len(mailTake) != 1 || deskTake[0].Actor != ana || deskTake[0].Actor != mailTake[0].Actor || deskTake[0].Detail != mailTake[0].Detail {
@@ -81,9 +86,9 @@ func TestMovesAreCommands(t *testing.T) {
 	if closed := folder(t, c, "Cerrado"); len(closed) != 1 || !strings.Contains(closed[0].body, "Estado: Cerrado") {
 		t.Fatalf("Cerrado %v", subjects(closed))
 	}
-	// None of these mailed anyone, as the mail commands do not.
+	// Releasing and closing mailed nobody, as #devolver and #cerrar do not.
 	if mails := e.Flush(); len(mails) != 0 {
-		t.Fatalf("desk moves sent %d mails", len(mails))
+		t.Fatalf("desk release and close sent %d mails", len(mails))
 	}
 }
 

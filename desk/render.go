@@ -88,15 +88,15 @@ func render(cfg *config.Config, key []byte, agent string, v *view) ([]byte, stri
 	if v.Thread.Last != "" {
 		h.SetMsgIDList("In-Reply-To", []string{v.Thread.Last})
 	}
-	var refs []string
+	// The agent's root for this ticket first, as in every notification
+	// she gets about it: her client shows the desk's message in that thread.
+	refs := []string{threading.AgentRootID(key, tk.Token, agent, cfg.Server.Hostname)}
 	for _, id := range []string{v.Thread.Root, v.Thread.Last} {
-		if id != "" && (len(refs) == 0 || refs[0] != id) {
+		if id != "" && refs[len(refs)-1] != id {
 			refs = append(refs, id)
 		}
 	}
-	if len(refs) > 0 {
-		h.SetMsgIDList("References", refs)
-	}
+	h.SetMsgIDList("References", refs)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Content-Transfer-Encoding", "quoted-printable")
 	var buf bytes.Buffer

@@ -247,7 +247,11 @@ func (p *planner) runCommands(cp commandPlan) {
 			if c.verb == "assign" {
 				to = c.args[0]
 			}
+			before := p.tk.Assignee
 			p.assign(to, agent)
+			if strings.EqualFold(to, agent) && !strings.EqualFold(before, agent) {
+				p.tellColleagues(before, "took")
+			}
 		case "release":
 			p.events(lifecycle.Release(p.tk, agent, p.m.Now))
 		case "priority":

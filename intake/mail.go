@@ -85,9 +85,10 @@ func prepare(cfg *config.Config, key []byte, env Envelope, raw []byte, p *messag
 		case threading.KindNote:
 			tg.tagOK = threading.TagEqual(threading.NoteTag(key, tg.addr.Token, from), tg.addr.Tag)
 		}
-		// At most: one mail to the customer or the author, one per agent,
-		// and one per #assign.
-		n := len(tg.mailbox.Agents) + 2 + m.Commands.count("assign")
+		// At most: one mail to the customer or the author, one per agent
+		// (notifications), one per agent again (a colleague's line), and
+		// one per #assign.
+		n := 2*len(tg.mailbox.Agents) + 2 + m.Commands.count("assign")
 		tg.idParts = make([]string, n)
 		for j := range tg.idParts {
 			tg.idParts[j] = threading.NewMessageIDPart()

@@ -345,6 +345,7 @@ func (p *planner) agentMail(note bool) {
 	if p.tk.Assignee == "" && !cmds.has("assign", "take", "release") {
 		p.tk.Assignee = agent
 		p.event(ticketd.EventAssigned, agent, agent)
+		p.tellColleagues("", "answered")
 	}
 	// A new answer always starts a new pending period, even on a ticket
 	// that was pending already; an answer with #cerrar closes instead.

@@ -113,8 +113,21 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 		}
 	} else {
 		fromName = mbName
+		if msg != nil {
+			// Who wrote, as agents' clients show a sender: "Carla Ruiz via Soporte Example".
+			fromName = viaName(c.writer(cfg, msg), mbName)
+		}
 		replyTo = threading.AgentAddress(mbAddr, tk.Token, threading.AgentTag(c.Key, tk.Token, o.Rcpt))
 		d.NoteAddress = threading.NoteAddress(mbAddr, tk.Token, threading.NoteTag(c.Key, tk.Token, o.Rcpt))
+		// Every mail about this ticket to this agent names one root first,
+		// so her client threads them all.
+		params.References = withRoot(threading.AgentRootID(c.Key, tk.Token, o.Rcpt, cfg.Server.Hostname), params.References)
+		d.Assignee = tk.Assignee
+		if tk.Assignee != "" {
+			d.AssigneeName = c.agentName(cfg, tk.Assignee)
+		}
+		d.Priority = string(tk.Priority)
+		d.Action = params.Reason
 	}
 	rendered, err := c.Templates.Render(templates.Kind(o.Kind), d)
 	if err != nil {
@@ -159,6 +172,39 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)
 	}
 	return &Composed{From: customerAddr, Rcpts: rcpts, Data: buf.Bytes()}, nil
+}
+
+// writer is the name a message's author goes by: an agent's configured
+// name, else the name in the From header, else the address.
+func (c *Composer) writer(cfg *config.Config, m *ticketd.Message) string {
+	if m.Author == ticketd.AuthorAgent {
+		return c.agentName(cfg, m.FromAddr)
+	}
+	if m.FromName != "" {
+		return m.FromName
+	}
+	return m.FromAddr
+}
+
+func viaName(who, mailbox string) string {
+	if who == "" {
+		return mailbox
+	}
+	if mailbox == "" {
+		return who
+	}
+	return who + " via " + mailbox
+}
+
+// withRoot puts root first in refs, once.
+func withRoot(root string, refs []string) []string {
+	out := []string{root}
+	for _, r := range refs {
+		if r != root {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (c *Composer) agentName(cfg *config.Config, addr string) string {

@@ -36,12 +36,13 @@ const (
 	DeliveryFailed  Kind = "delivery_failed"  // agents: a mail could not be delivered
 	Digest          Kind = "digest"           // agent: the tickets waiting for her (daily, or on #lista)
 	AgentHelp       Kind = "agent_help"       // agent: her mail to the support address opened nothing; how to forward
+	Colleague       Kind = "colleague"        // agents: a colleague took or answered a ticket they were told of
 )
 
 // Kinds lists every Kind; New checks that each exists in every language.
 var Kinds = []Kind{
 	Ack, AgentNew, AgentReply, AgentReopened, AgentUnverified, Relay, Reminder,
-	Closed, SolvedThanks, CommandError, Note, Assigned, DeliveryFailed, Digest, AgentHelp,
+	Closed, SolvedThanks, CommandError, Note, Assigned, DeliveryFailed, Digest, AgentHelp, Colleague,
 }
 
 // DigestItem is one ticket of a digest.
@@ -85,6 +86,11 @@ type Data struct {
 	Recipient                     string       // DeliveryFailed
 	From                          string       // AgentUnverified: who really sent it
 	Items                         []DigestItem // Digest
+	// Where an agents' mail says the ticket stands: its assignee (address
+	// and name; "" for nobody) and priority key.
+	Assignee, AssigneeName string
+	Priority               string
+	Action                 string // Colleague: "took" or "answered"
 }
 
 // Mail is one rendered mail. Text and HTML are alternatives of the same body;
@@ -288,6 +294,7 @@ func (s *Set) parse(src source, lang string, k Kind) error {
 // mail's language.
 type view struct {
 	Data
+	PriorityName  string // the priority in the mail's language
 	StatusName    string // the status in the mail's language
 	StatusMeaning string // one sentence for the customer
 	CloseDay      string // CloseDate as "25 November 2026"; "" when zero
@@ -320,7 +327,13 @@ func newView(d Data, lang string) view {
 		items[i] = it
 	}
 	d.Items = items
+	prio := d.Priority
+	if prio == "" {
+		prio = "media"
+	}
+	d.AssigneeName = oneLine(d.AssigneeName)
 	v := view{
+		PriorityName:  locale.PriorityName(prio, lang),
 		Data:          d,
 		StatusName:    locale.StatusName(d.Status, lang),
 		StatusMeaning: locale.StatusMeaning(d.Status, lang, d.CloseDate, d.Location),
@@ -428,7 +441,7 @@ func sampleData(lang string) Data {
 		SolvedWord: SolvedWord(lang), SolvedMailto: "mailto:support@example.com?subject=x",
 		ReplyAddress: "support+x@example.com", NoteAddress: "support+note@example.com",
 		BadLine: "#bad", Reason: "reason", Recipient: "customer@example.com",
-		From:  "someone@example.com",
+		From: "someone@example.com", AssigneeName: "Agent", Assignee: "agent@example.com", Priority: "alta", Action: "took",
 		Items: []DigestItem{{Number: 1, Subject: "Subject", Customer: "Customer <customer@example.com>", Status: locale.StatusNew, Age: 50 * time.Hour, ReplyAddress: "support+x-a-y@example.com"}},
 	}
 }
