@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/threading"
 )
 
@@ -128,5 +129,37 @@ func TestChangedTicketIsANewMessage(t *testing.T) {
 	}
 	if free := folder(t, c, "Libres"); len(free) != 0 {
 		t.Fatalf("Libres %v", subjects(free))
+	}
+}
+
+// Replying to a ticket's message on the desk is replying to the customer,
+// exactly like replying to a notification; internal notes show as such.
+func TestReplyFromTheDesk(t *testing.T) {
+	e := startDesk(t, "")
+	n := e.open(carla, "Carla Ruiz", "No puedo entrar", "Hola, no puedo entrar.")
+	tk := e.ticket(n)
+	note := threading.NoteAddress("soporte@example.com", tk.Token, threading.NoteTag(e.D.Desk.Key, tk.Token, luis))
+	e.MustSend(luis, []string{note}, "From: luis@example.com\r\nTo: "+note+"\r\nSubject: nota\r\n\r\nEs cliente VIP.\r\n")
+	e.Flush()
+	c := e.login(ana)
+	m := folder(t, c, "INBOX")[0]
+	if !strings.Contains(m.body, "Luis García (NOTA INTERNA)") || !strings.Contains(m.body, "Es cliente VIP.") {
+		t.Fatalf("the note is not marked:\n%s", m.body)
+	}
+	// What Ana's client sends when she hits Reply.
+	to := m.get("Reply-To")
+	if i := strings.Index(to, "<"); i >= 0 {
+		to = strings.Trim(to[i:], "<>")
+	}
+	e.MustSend(ana, []string{to}, "From: Ana Pérez <ana@example.com>\r\nTo: "+to+"\r\nSubject: Re: "+m.get("Subject")+
+		"\r\nIn-Reply-To: "+m.get("Message-Id")+"\r\nReferences: "+m.get("References")+" "+m.get("Message-Id")+
+		"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHola Carla, ya está restablecida.\r\n\r\n> Estado: Nuevo\r\n")
+	mails := e.Flush()
+	relay := daemontest.To(mails, carla)
+	if len(relay) != 1 || !strings.Contains(string(relay[0].Data), "ya est") || strings.Contains(string(relay[0].Data), "Estado: Nuevo") {
+		t.Fatalf("Carla got %d mails from Ana's reply on the desk", len(relay))
+	}
+	if tk := e.ticket(n); tk.Status != "pendiente" || tk.Assignee != ana {
+		t.Fatalf("after the reply: %s %q", tk.Status, tk.Assignee)
 	}
 }

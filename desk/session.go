@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -48,8 +49,13 @@ func no(code imap.ResponseCode, format string, args ...any) error {
 func (s *session) Close() error { return nil }
 
 // dummyHash is compared against when the user is unknown, so that a wrong
-// address takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ticketd desk"), bcrypt.DefaultCost)
+// address takes as long to refuse as a wrong password. It is made on first
+// use: every ticketd command links this package, and `inject` must not pay
+// for a hash it never needs.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("ticketd desk"), bcrypt.DefaultCost)
+	return h
+})
 
 // Login checks an agent's desk password. Plain text is accepted only over
 // TLS or from loopback; repeated failures from one address are slowed down.
@@ -77,7 +83,7 @@ func (s *session) Login(username, password string) error {
 		s.srv.opt.Log.Error("desk: login", "from", email, "err", err)
 		return no(imap.ResponseCodeUnavailable, "Try again later")
 	}
-	hash := dummyHash
+	hash := dummyHash()
 	if acct != nil && acct.PasswordHash != "" {
 		hash = []byte(acct.PasswordHash)
 	}
