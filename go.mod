@@ -9,9 +9,8 @@ require (
 	github.com/emersion/go-smtp v0.25.1
 	github.com/jhillyerd/enmime/v2 v2.3.0
 	github.com/mattn/go-sqlite3 v1.14.53
+	golang.org/x/crypto v0.59.0
 )
-
-require golang.org/x/crypto v0.59.0 // indirect
 
 require (
 	github.com/cention-sany/utf7 v0.0.0-20170124080048-26cad61bd60a // indirect
