@@ -564,6 +564,8 @@ func (s *session) setSeen(uids []uint32, seen bool) error {
 	for _, u := range uids {
 		s.sel.seen[u] = seen
 	}
+	// Her other sessions (the phone beside the desktop) show it at once.
+	s.srv.Notify()
 	return nil
 }
 

@@ -61,14 +61,21 @@ func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
-// serve with [agent_imap] runs the desk: an agent logs in after STARTTLS
-// with the password set by `agents set-password` and sees her INBOX.
+// serve with [agent_imap] runs the desk: an agent logs in over TLS
+// (STARTTLS, or implicit TLS on its own port) with the password set by
+// `agents set-password` and sees her INBOX.
 func TestServeDesk(t *testing.T) {
+	for _, mode := range []string{"starttls", "implicit"} {
+		t.Run(mode, func(t *testing.T) { serveDesk(t, mode) })
+	}
+}
+
+func serveDesk(t *testing.T, mode string) {
 	dir := t.TempDir()
 	smtpPort, imapPort := freePort(t), freePort(t)
 	cert, key := writeCert(t, dir)
 	cfgText := strings.Replace(daemontest.BaseConfig(dir), `listen = "127.0.0.1:0"`, fmt.Sprintf(`listen = "127.0.0.1:%d"`, smtpPort), 1) +
-		fmt.Sprintf("\n[agent_imap]\nlisten = \"127.0.0.1:%d\"\ntls_cert_file = %q\ntls_key_file = %q\n", imapPort, cert, key)
+		fmt.Sprintf("\n[agent_imap]\nlisten = \"127.0.0.1:%d\"\ntls_cert_file = %q\ntls_key_file = %q\ntls = %q\n", imapPort, cert, key, mode)
 	_, cfg := writeConfig(t, cfgText)
 	if r := runBin(t, "s3cret ana\n", nil, "agents", "set-password", "ana@example.com", "-config", cfg); r.code != 0 {
 		t.Fatalf("set-password: %d %s", r.code, r.stderr)
@@ -92,7 +99,12 @@ func TestServeDesk(t *testing.T) {
 		"From: Carla Ruiz <carla@cliente.example>\r\nSubject: No puedo entrar\r\n\r\nhola\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	c, err := imapclient.DialStartTLS(imapAddr, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	opts := &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}}
+	dial := imapclient.DialStartTLS
+	if mode == "implicit" {
+		dial = imapclient.DialTLS
+	}
+	c, err := dial(imapAddr, opts)
 	if err != nil {
 		t.Fatalf("STARTTLS: %v\n%s", err, logs.String())
 	}
