@@ -356,14 +356,17 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	t := time.NewTicker(s.srv.opt.PollInterval)
 	defer t.Stop()
 	for {
+		// Take the channel before looking, so that a change committed
+		// while this poll runs (or before IDLE began) is not missed.
+		changed := s.srv.changes()
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
 		select {
 		case <-stop:
 			return nil
 		case <-t.C:
-		case <-s.srv.changes():
-		}
-		if err := s.Poll(w, true); err != nil {
-			return err
+		case <-changed:
 		}
 	}
 }
