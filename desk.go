@@ -31,6 +31,10 @@ type DeskTx interface {
 	// done; ClaimDigest records it, and reports false when it was already.
 	DigestSent(agent, day string) (bool, error)
 	ClaimDigest(agent, day string, at time.Time) (bool, error)
+	// CountOutgoing counts the mails of a kind queued for rcpt since a
+	// moment (the answers to agents' mails to the support address are
+	// limited per hour, like acknowledgements).
+	CountOutgoing(kind OutboxKind, rcpt string, since time.Time) (int, error)
 }
 
 // WaitingFor selects the tickets waiting for an agent: new or open, and

@@ -181,11 +181,17 @@ func (p *planner) forwardedTicket() {
 
 // agentHelp answers any other mail an agent writes to the support address
 // itself: it opens nothing, and tells her how to open a ticket for a
-// customer. Automatic mail (her out-of-office) gets no answer.
+// customer. Automatic mail (her out-of-office) gets no answer, and at most
+// autoreply_limit_per_hour answers go to one agent in an hour.
 func (p *planner) agentHelp() {
 	m := p.m
 	p.out.ListFor = strings.ToLower(m.From())
 	if m.Auto || m.Env.NoAutoReply {
+		return
+	}
+	// A rule that sends her mail back to the support address must not
+	// make a loop: answers are limited like acknowledgements.
+	if limit := m.Cfg.Server.AutoreplyLimitPerHour; limit > 0 && p.f.HelpsLastHour >= limit {
 		return
 	}
 	host := m.Cfg.Server.Hostname

@@ -102,3 +102,10 @@ func TestPlanListRequest(t *testing.T) {
 		t.Fatalf("Message-ID %q", p.Outgoing[0].MessageID)
 	}
 }
+
+func TestPlanAgentHelpLimit(t *testing.T) {
+	p := runPlan(t, planCase{from: "ana@example.com", body: "hola", facts: func(f *Facts, _ *Mail) { f.HelpsLastHour = 3 }})
+	if len(p.Outgoing) != 0 || p.Ticket != nil {
+		t.Fatalf("over the hourly limit: %v", outsOf(p))
+	}
+}

@@ -34,6 +34,9 @@ type Facts struct {
 	// her list (#lista); Waiting are the tickets it lists.
 	ListRequest bool
 	Waiting     []*ticketd.Ticket
+	// HelpsLastHour counts the answers sent in the last hour to the agent
+	// who wrote to the support address itself.
+	HelpsLastHour int
 }
 
 // Copy is an earlier stored mail with the same Message-ID.
@@ -78,6 +81,13 @@ func loadFacts(tx reader, m *Mail, tg target) (*Facts, error) {
 	if f.Ticket == nil && isListRequest(m.Cut.New) && containsFold(tg.mailbox.Agents, m.From()) && !m.Auto {
 		f.ListRequest = true
 		f.Waiting, err = loadWaiting(tx, m.From(), m.Cfg.ServedBy(m.From()))
+		return f, err
+	}
+	if f.Ticket == nil && m.Forward == nil && containsFold(tg.mailbox.Agents, m.From()) {
+		// She will be answered how to open a ticket: at most so often.
+		if d, ok := tx.(ticketd.DeskTx); ok {
+			f.HelpsLastHour, err = d.CountOutgoing(ticketd.KindAgentHelp, m.From(), m.Now.Add(-time.Hour))
+		}
 		return f, err
 	}
 	if f.Ticket == nil {

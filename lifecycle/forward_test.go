@@ -76,3 +76,17 @@ func TestAgentMailToSupportAddressIsAnswered(t *testing.T) {
 		t.Fatalf("answer:%s\n%v", summary(mails), mails)
 	}
 }
+
+// A rule that bounces an agent's mail back to the support address makes no
+// loop: she gets at most autoreply_limit_per_hour answers in an hour.
+func TestAgentHelpIsLimited(t *testing.T) {
+	w := newWorld(t, "")
+	for range 7 {
+		w.MustSend(ana, []string{"soporte@example.com"}, rawMail([]string{
+			"From: ana@example.com", "To: soporte@example.com", "Subject: Re: Su correo", "Message-ID: " + w.msgid(),
+		}, "reenviado por una regla"))
+	}
+	if mails := w.flush(); len(mails) != 5 || len(to(mails, ana)) != 5 {
+		t.Fatalf("%d answers to 7 mails, want the limit of 5:%s", len(mails), summary(mails))
+	}
+}

@@ -186,3 +186,13 @@ func (t *Tx) ClaimDigest(agent, day string, at time.Time) (bool, error) {
 	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
+
+// CountOutgoing counts the mails of a kind queued for rcpt since a moment.
+func (t *Tx) CountOutgoing(kind ticketd.OutboxKind, rcpt string, since time.Time) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM outbox WHERE kind = ? AND rcpt = ? AND created_at >= ?`, string(kind), strings.ToLower(rcpt), ms(since)).Scan(&n)
+	if err != nil {
+		return 0, wrapErr("count outgoing", err)
+	}
+	return n, nil
+}

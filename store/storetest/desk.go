@@ -23,6 +23,7 @@ func RunDesk(t *testing.T, open Opener) {
 		{"Agents", testDeskAgents},
 		{"UIDsSurviveReopen", testDeskReopen},
 		{"DigestOncePerDay", testDigestClaims},
+		{"CountOutgoing", testCountOutgoing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -250,4 +251,26 @@ func testDigestClaims(t *testing.T, open Opener) {
 	if !claim("ana@example.com", "2026-11-03") {
 		t.Fatal("the next day's claim lost")
 	}
+}
+
+func testCountOutgoing(t *testing.T, open Opener) {
+	s, _ := open(t)
+	update(t, s, func(tx ticketd.Tx) error {
+		return tx.Enqueue(
+			ticketd.NewOutgoing(0, ticketd.KindAgentHelp, "ana@example.com", 0, "h1@x", ticketd.Params{}, t0),
+			ticketd.NewOutgoing(0, ticketd.KindAgentHelp, "ana@example.com", 0, "h2@x", ticketd.Params{}, t0.Add(-2*time.Hour)),
+			ticketd.NewOutgoing(0, ticketd.KindDigest, "ana@example.com", 0, "d1@x", ticketd.Params{}, t0),
+			ticketd.NewOutgoing(0, ticketd.KindAgentHelp, "luis@example.com", 0, "h3@x", ticketd.Params{}, t0),
+		)
+	})
+	view(t, s, func(tx ticketd.Tx) error {
+		n, err := desk(tx).CountOutgoing(ticketd.KindAgentHelp, "Ana@example.com", t0.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			t.Errorf("CountOutgoing = %d, want 1 (one kind, one rcpt, since the moment)", n)
+		}
+		return nil
+	})
 }
