@@ -113,8 +113,10 @@ func findForward(p *message.Parsed, cut threading.Cut, ours func(string) bool) *
 		if err != nil || inner.From.Addr == "" || ours(inner.From.Addr) {
 			continue
 		}
+		// The forwarded mail itself is kept as the customer's attachment:
+		// its own attachments are inside it.
 		fw := &forwarded{FromAddr: strings.ToLower(inner.From.Addr), FromName: inner.From.Name, Subject: inner.Subject,
-			Text: inner.Text, MessageID: inner.MessageID, Above: strings.TrimSpace(cut.New)}
+			Text: inner.Text, MessageID: inner.MessageID, Above: strings.TrimSpace(cut.New), Attachments: []message.Part{at}}
 		if fw.Subject == "" {
 			fw.Subject = stripFwd(p.Subject)
 		}

@@ -48,6 +48,9 @@ func TestForwardAsCustomer(t *testing.T) {
 				!ms[1].Internal || ms[1].FromAddr != ana || !strings.Contains(ms[1].NewText, "es urgente") {
 				t.Fatalf("messages %+v", ms)
 			}
+			if name == "rfc822" && (len(ms[0].Attachments) != 1 || ms[0].Attachments[0].ContentType != "message/rfc822") {
+				t.Errorf("the forwarded mail is not kept with the customer's message: %+v", ms[0].Attachments)
+			}
 			mails := w.flush()
 			ack := to(mails, carla)
 			if len(mails) != 1 || len(ack) != 1 || !strings.Contains(ack[0].subject, "[#1]") {
