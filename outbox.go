@@ -33,6 +33,15 @@ const (
 	// KindAdminOAuth is a mail to [server] admins: a provider refused an
 	// account's OAuth2 refresh token, and someone must sign in again.
 	KindAdminOAuth OutboxKind = "admin_oauth"
+	// KindDigest lists the tickets waiting for an agent (the daily digest,
+	// and the answer to #lista); it is about no one ticket.
+	KindDigest OutboxKind = "digest"
+	// KindAgentHelp tells an agent who wrote to the support address itself
+	// how to open a ticket for a customer; it is about no ticket.
+	KindAgentHelp OutboxKind = "agent_help"
+	// KindColleague tells an agent who was told of a ticket that a
+	// colleague took or answered it (Params.Reason "took" or "answered").
+	KindColleague OutboxKind = "colleague"
 )
 
 // ToCustomer tells whether a kind of mail goes to a customer; the others go
@@ -105,6 +114,9 @@ type Params struct {
 	Recipient string `json:"recipient,omitempty"`
 	// CloseAt is when a pending ticket will close (reminders), RFC 3339.
 	CloseAt string `json:"close_at,omitempty"`
+	// Tickets a digest lists, in order, and the mailbox it comes from.
+	Tickets []int64 `json:"tickets,omitempty"`
+	Mailbox string  `json:"mailbox,omitempty"`
 	// IMAP is what an admin alert (KindAdminIMAP) is about.
 	IMAP *IMAPAlert `json:"imap,omitempty"`
 	// OAuth is what a KindAdminOAuth alert is about.

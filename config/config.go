@@ -29,6 +29,7 @@ type Config struct {
 	Agents    []Agent   `toml:"agents"`
 	IMAP      []IMAP    `toml:"imap"`
 	Security  Security  `toml:"security"`
+	AgentIMAP AgentIMAP `toml:"agent_imap"`
 	Path      string    `toml:"-"` // the file it came from
 }
 
@@ -48,8 +49,11 @@ type Server struct {
 	Admins []string `toml:"admins"`
 	// OldKeysValidFor is how long a reply key replaced by `keys rotate`
 	// still verifies the addresses it signed.
-	OldKeysValidFor Duration       `toml:"old_keys_valid_for"`
-	Location        *time.Location `toml:"-"` // loaded from TimeZone
+	OldKeysValidFor Duration `toml:"old_keys_valid_for"`
+	// DigestTime is when each agent gets the daily list of what waits for
+	// her ("08:00", in TimeZone); empty: no digest.
+	DigestTime string         `toml:"digest_time"`
+	Location   *time.Location `toml:"-"` // loaded from TimeZone
 }
 
 // SMTP configures the inbound SMTP and LMTP listeners.
@@ -119,6 +123,17 @@ type Mailbox struct {
 	ReminderDaysBeforeClose *int     `toml:"reminder_days_before_close"` // nil: [lifecycle]
 }
 
+// AgentIMAP configures the agents' desk: an IMAP server that shows each
+// agent the queues of the mailboxes she serves as folders.
+type AgentIMAP struct {
+	Listen string `toml:"listen"` // empty: no desk
+	// TLSCertFile and TLSKeyFile (PEM): STARTTLS is offered, or with TLS
+	// "implicit" every connection is TLS from the start.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	TLS         string `toml:"tls"` // "starttls" (default) or "implicit"
+}
+
 // Agent is a person who answers tickets from their own mail client.
 type Agent struct {
 	Email string `toml:"email"`
@@ -164,7 +179,8 @@ func defaults() *Config {
 			MaxConnections:      200,
 			MaxConnectionsPerIP: 20,
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
+		AgentIMAP: AgentIMAP{TLS: "starttls"},
 		Outbound: Outbound{
 			Transport:    "dir",
 			Dir:          "var/outbox",
@@ -296,6 +312,8 @@ func (c *Config) resolvePaths(path string) {
 	resolve(&c.Outbound.Dir)
 	resolve(&c.SMTP.TLSCertFile)
 	resolve(&c.SMTP.TLSKeyFile)
+	resolve(&c.AgentIMAP.TLSCertFile)
+	resolve(&c.AgentIMAP.TLSKeyFile)
 	if sock, ok := strings.CutPrefix(c.SMTP.LMTPListen, "unix:"); ok && sock != "" {
 		resolve(&sock)
 		c.SMTP.LMTPListen = "unix:" + sock
@@ -395,6 +413,21 @@ func (c *Config) Agent(email string) *Agent {
 	return nil
 }
 
+// ServedBy returns the addresses of the mailboxes agent serves, sorted and
+// in lower case.
+func (c *Config) ServedBy(agent string) []string {
+	var out []string
+	for _, mb := range c.Mailboxes {
+		for _, a := range mb.Agents {
+			if strings.EqualFold(a, agent) {
+				out = append(out, strings.ToLower(mb.Address))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // MailboxAddresses returns the address of every mailbox, in file order.
 func (c *Config) MailboxAddresses() []string {
 	out := make([]string, len(c.Mailboxes))
@@ -471,6 +504,16 @@ func (c *Config) Summary() string {
 	default:
 		fmt.Fprintf(&b, "outbound:  .eml files in %s\n", c.Outbound.Dir)
 	}
+	if c.AgentIMAP.Listen != "" {
+		tls := "no TLS: logins from loopback only"
+		if c.AgentIMAP.TLSCertFile != "" {
+			tls = "tls " + c.AgentIMAP.TLS
+		}
+		fmt.Fprintf(&b, "desk:      imap %s (%s)\n", c.AgentIMAP.Listen, tls)
+	}
+	if c.Server.DigestTime != "" {
+		fmt.Fprintf(&b, "digest:    daily at %s %s\n", c.Server.DigestTime, c.Server.TimeZone)
+	}
 	for _, m := range c.IMAP {
 		auth := ""
 		if m.Auth == "xoauth2" {
@@ -495,4 +538,14 @@ func (m Mailbox) Lang(c *Config) string {
 		return m.Language
 	}
 	return c.Server.Language
+}
+
+// DigestClock returns the hour and minute of server.digest_time; ok is
+// false when there is no digest.
+func (c *Config) DigestClock() (hour, minute int, ok bool) {
+	t, err := time.Parse("15:04", c.Server.DigestTime)
+	if err != nil {
+		return 0, 0, false
+	}
+	return t.Hour(), t.Minute(), true
 }

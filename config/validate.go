@@ -27,6 +27,36 @@ func (c *Config) validate(p *problems, inFile func(key string) bool) {
 	c.validateMailboxes(p)
 	c.validateIMAP(p)
 	c.validateOAuth2(p)
+	c.validateAgentIMAP(p)
+}
+
+func (c *Config) validateAgentIMAP(p *problems) {
+	a := &c.AgentIMAP
+	if a.Listen != "" {
+		if err := checkHostPort(a.Listen, "127.0.0.1:1143"); err != "" {
+			p.add("agent_imap.listen", `%s; or "" for no desk`, err)
+		}
+	}
+	switch a.TLS {
+	case "starttls":
+	case "implicit":
+		if a.TLSCertFile == "" {
+			p.add("agent_imap.tls", `"implicit" needs agent_imap.tls_cert_file and tls_key_file`)
+		}
+	default:
+		p.add("agent_imap.tls", `must be "starttls" (offered when a certificate is set) or "implicit" (TLS from the first byte, port 993), not %q`, a.TLS)
+	}
+	switch cert, key := a.TLSCertFile, a.TLSKeyFile; {
+	case cert == "" && key == "":
+	case cert == "":
+		p.add("agent_imap.tls_cert_file", "is needed with agent_imap.tls_key_file: the PEM certificate (chain)")
+	case key == "":
+		p.add("agent_imap.tls_key_file", "is needed with agent_imap.tls_cert_file: the PEM private key")
+	default:
+		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+			p.add("agent_imap.tls_cert_file", "cannot be loaded with agent_imap.tls_key_file: %v", err)
+		}
+	}
 }
 
 func (c *Config) validateServer(p *problems) {
@@ -74,6 +104,11 @@ func (c *Config) validateServer(p *problems) {
 		}
 	}
 	checkPositive(p, "server.old_keys_valid_for", s.OldKeysValidFor)
+	if s.DigestTime != "" {
+		if t, err := time.Parse("15:04", s.DigestTime); err != nil || t.Format("15:04") != s.DigestTime {
+			p.add("server.digest_time", `must be a time of day as "HH:MM" (24 hours, e.g. "08:00"), or "" for no digest, not %q`, s.DigestTime)
+		}
+	}
 	if s.AutoreplyLimitPerHour < 1 {
 		p.add("server.autoreply_limit_per_hour", "must be at least 1, not %d; it caps automatic answers to one sender and stops mail loops", s.AutoreplyLimitPerHour)
 	}

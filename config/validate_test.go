@@ -58,6 +58,12 @@ func TestEachProblemNamesKeyAndLine(t *testing.T) {
 		{"scan_interval", "[lifecycle]\nscan_interval = \"-1m\"", "lifecycle.scan_interval", 2, "greater than 0"},
 		{"wrong type", "[server]\nautoreply_limit_per_hour = \"5\"", "server.autoreply_limit_per_hour", 2, "whole number without quotes, not a string"},
 		{"section not a table", "server = \"x\"", "server", 1, "must be a table"},
+		{"digest_time", "[server]\ndigest_time = \"8:00\"", "server.digest_time", 2, `"HH:MM"`},
+		{"digest_time range", "[server]\ndigest_time = \"25:00\"", "server.digest_time", 2, `"HH:MM"`},
+		{"agent_imap.listen", "[agent_imap]\nlisten = \"1143\"", "agent_imap.listen", 2, "host:port"},
+		{"agent_imap.tls", "[agent_imap]\ntls = \"yes\"", "agent_imap.tls", 2, `"starttls"`},
+		{"agent_imap implicit without cert", "[agent_imap]\nlisten = \"127.0.0.1:993\"\ntls = \"implicit\"", "agent_imap.tls", 3, "tls_cert_file"},
+		{"agent_imap key without cert", "[agent_imap]\ntls_key_file = \"key.pem\"", "agent_imap.tls_cert_file", 1, "tls_key_file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

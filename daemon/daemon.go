@@ -69,6 +69,7 @@ type Daemon struct {
 	SMTP        *smtpd.Server
 	// Metrics is what /metrics serves (on [http] metrics_listen, when set).
 	Metrics *metrics.Metrics
+	Parts   *Parts
 
 	// Bound addresses (useful when the config says port 0).
 	SMTPAddr net.Addr
@@ -96,6 +97,27 @@ type Parts struct {
 	Desk     *intake.Desk
 	Composer *mailer.Composer
 	Worker   *mailer.Worker
+
+	mu       sync.Mutex
+	onCommit []func()
+}
+
+// OnCommit registers fn to run after every intake commit that queued mail
+// (the agents' desk tells its idling clients).
+func (p *Parts) OnCommit(fn func()) {
+	p.mu.Lock()
+	p.onCommit = append(p.onCommit, fn)
+	p.mu.Unlock()
+}
+
+func (p *Parts) wake() {
+	p.Worker.Wake()
+	p.mu.Lock()
+	fns := p.onCommit
+	p.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // OpenParts opens the store and builds intake and the outbox worker without
@@ -137,7 +159,7 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 		Store: st, Composer: p.Composer, Transport: tr, Now: opt.Now, Log: opt.Log,
 		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll, Concurrency: opt.OutboxConcurrency,
 	}
-	p.Desk.Wake = p.Worker.Wake
+	p.Desk.Wake = p.wake
 	return p, nil
 }
 
@@ -230,7 +252,7 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		return nil, err
 	}
 	log := Redacting(opt.Log)
-	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, LoginNeeded: parts.LoginNeeded, cfg: cfg, log: log, errc: make(chan error, 8)}
+	d := &Daemon{Store: parts.Store, Desk: parts.Desk, Worker: parts.Worker, LoginNeeded: parts.LoginNeeded, Parts: parts, cfg: cfg, log: log, errc: make(chan error, 8)}
 	if d.Metrics, err = newMetrics(parts.Store, d); err != nil {
 		parts.Store.Close()
 		return nil, err

@@ -28,6 +28,10 @@ func apply(tx writer, p *Plan, raw *ticketd.Raw) error {
 		}
 	}
 	tk := p.Ticket
+	if tk == nil {
+		// An answer to an agent (#lista): about no ticket.
+		return tx.Enqueue(p.Outgoing...)
+	}
 	if tk.Number == 0 {
 		if err := tx.CreateTicket(tk); err != nil {
 			return err
@@ -48,6 +52,12 @@ func apply(tx writer, p *Plan, raw *ticketd.Raw) error {
 			if o.MessageRef == RefThisMessage {
 				o.MessageRef = m.ID
 			}
+		}
+	}
+	if n := p.Note; n != nil {
+		n.Ticket, n.RawID = tk.Number, raw.ID
+		if err := tx.InsertMessage(n); err != nil {
+			return err
 		}
 	}
 	for _, c := range p.Tags {

@@ -6,6 +6,7 @@ import (
 	"unicode"
 
 	"github.com/ticketd/ticketd"
+	"github.com/ticketd/ticketd/lifecycle"
 )
 
 // Agent commands: lines starting with '#' at the top of a genuine agent
@@ -262,23 +263,19 @@ func (p *planner) runCommands(cp commandPlan) {
 	for _, c := range cp.cmds {
 		switch c.verb {
 		case "close":
-			if p.tk.Status == ticketd.StatusCerrado {
-				continue
-			}
-			p.status(ticketd.StatusCerrado, agent)
-			p.event(ticketd.EventClosed, agent, c.line)
+			p.events(lifecycle.CloseBy(p.tk, agent, c.line, p.m.Now))
 		case "assign", "take":
 			to := agent
 			if c.verb == "assign" {
 				to = c.args[0]
 			}
+			before := p.tk.Assignee
 			p.assign(to, agent)
-		case "release":
-			if p.tk.Assignee == "" {
-				continue
+			if strings.EqualFold(to, agent) && !strings.EqualFold(before, agent) {
+				p.tellColleagues(before, "took")
 			}
-			p.tk.Assignee = ""
-			p.event(ticketd.EventAssigned, agent, "unassigned")
+		case "release":
+			p.events(lifecycle.Release(p.tk, agent, p.m.Now))
 		case "priority":
 			prev := p.tk.Priority
 			if prev == "" {
@@ -307,11 +304,11 @@ func (p *planner) runCommands(cp commandPlan) {
 // assign makes to the assignee and, when someone else did it, tells them
 // with the customer's latest message.
 func (p *planner) assign(to, by string) {
-	if strings.EqualFold(p.tk.Assignee, to) {
+	evs := lifecycle.Assign(p.tk, to, by, p.m.Now)
+	if len(evs) == 0 {
 		return
 	}
-	p.tk.Assignee = to
-	p.event(ticketd.EventAssigned, by, to)
+	p.events(evs)
 	if strings.EqualFold(to, by) {
 		return
 	}
@@ -354,4 +351,11 @@ func stripCommandLines(text string) string {
 		out = append(out, l)
 	}
 	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+// events records entries a lifecycle rule returned.
+func (p *planner) events(evs []ticketd.Event) {
+	for i := range evs {
+		p.out.Events = append(p.out.Events, &evs[i])
+	}
 }

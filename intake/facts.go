@@ -39,6 +39,13 @@ type Facts struct {
 	// RecentAutomatic counts the automatic mails the ticket got in the
 	// last day.
 	RecentAutomatic int
+	// ListRequest: an agent of the mailbox asked the support address for
+	// her list (#lista); Waiting are the tickets it lists.
+	ListRequest bool
+	Waiting     []*ticketd.Ticket
+	// HelpsLastHour counts the answers sent in the last hour to the agent
+	// who wrote to the support address itself.
+	HelpsLastHour int
 }
 
 // Copy is an earlier stored mail with the same Message-ID.
@@ -81,8 +88,25 @@ func loadFacts(tx reader, m *Mail, tg target) (*Facts, error) {
 			f.Copies = append(f.Copies, c)
 		}
 	}
+	if f.Ticket == nil && isListRequest(m.Cut.New) && containsFold(tg.mailbox.Agents, m.From()) && !m.Auto {
+		f.ListRequest = true
+		f.Waiting, err = loadWaiting(tx, m.From(), m.Cfg.ServedBy(m.From()))
+		return f, err
+	}
+	if f.Ticket == nil && m.Forward == nil && containsFold(tg.mailbox.Agents, m.From()) {
+		// She will be answered how to open a ticket: at most so often.
+		if d, ok := tx.(ticketd.DeskTx); ok {
+			f.HelpsLastHour, err = d.CountOutgoing(ticketd.KindAgentHelp, m.From(), m.Now.Add(-time.Hour))
+		}
+		return f, err
+	}
 	if f.Ticket == nil {
-		if from := m.From(); from != "" {
+		from := m.From()
+		if m.Forward != nil && containsFold(tg.mailbox.Agents, from) {
+			// The acknowledgement goes to the customer whose mail it is.
+			from = m.Forward.FromAddr
+		}
+		if from != "" {
 			if f.AcksLastHour, err = tx.CountAcks(from, m.Now.Add(-time.Hour)); err != nil {
 				return nil, err
 			}

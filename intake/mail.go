@@ -33,6 +33,8 @@ type Mail struct {
 	// do not vouch for the author, when [security] trusted_authserv_id
 	// asks them to; "" when they do or nobody asked.
 	AuthFailure string
+	// Forward is the customer's mail inside, when an agent forwarded one.
+	Forward *forwarded
 }
 
 // From is the author's address: the From header, else the envelope sender.
@@ -76,14 +78,21 @@ func prepare(cfg *config.Config, keys [][]byte, env Envelope, raw []byte, p *mes
 	}
 	from := m.From()
 	m.AuthFailure = agentAuthFailure(cfg, p, from)
+	if cfg.Agent(from) != nil {
+		m.Forward = findForward(p, m.Cut, func(a string) bool {
+			_, mailbox := threading.ParseRecipient(a, cfg.MailboxAddresses())
+			return mailbox || cfg.Agent(a) != nil
+		})
+	}
 	for i := range targets {
 		tg := &targets[i]
 		if tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote {
 			tg.tagOK = tagValid(keys, tg.addr.Kind, tg.addr.Token, from, tg.addr.Tag)
 		}
-		// At most: one mail to the customer or the author, one per agent,
-		// and one per #assign.
-		n := len(tg.mailbox.Agents) + 2 + m.Commands.count("assign")
+		// At most: one mail to the customer or the author, one per agent
+		// (notifications), one per agent again (a colleague's line), and
+		// one per #assign.
+		n := 2*len(tg.mailbox.Agents) + 2 + m.Commands.count("assign")
 		tg.idParts = make([]string, n)
 		for j := range tg.idParts {
 			tg.idParts[j] = threading.NewMessageIDPart()

@@ -24,6 +24,9 @@ type Plan struct {
 	Save bool
 	// Message is the mail as stored on the ticket.
 	Message *ticketd.Message
+	// Note is a second message: the words of an agent who forwarded the
+	// customer's mail, kept as an internal note.
+	Note *ticketd.Message
 	// Tags are tag changes, in the order the agent wrote them.
 	Tags []TagChange
 	// Accept names senders from outside the ticket an agent accepted.
@@ -43,6 +46,9 @@ type Plan struct {
 	// back by the loop limits. Both for the log.
 	Outsider string
 	Quiet    int
+	// ListFor is the agent whose mail to the support address the plan
+	// answers (#lista, or how to open a ticket); Ticket is nil.
+	ListFor string
 }
 
 // Limits that keep a loop through agents' mailboxes from growing: an
@@ -74,6 +80,12 @@ func plan(m *Mail, tg target, f *Facts) *Plan {
 	isAgent := containsFold(p.mb.Agents, from)
 	tk := f.Ticket
 	switch {
+	case tk == nil && isAgent && f.ListRequest:
+		p.listReply()
+	case tk == nil && isAgent && m.Forward != nil && !m.Auto && m.AuthFailure == "":
+		p.forwardedTicket()
+	case tk == nil && isAgent:
+		p.agentHelp()
 	case tk == nil:
 		p.newTicket()
 	case tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote:
@@ -402,6 +414,7 @@ func (p *planner) agentMail(note bool) {
 	if p.tk.Assignee == "" && !cmds.has("assign", "take", "release") {
 		p.tk.Assignee = agent
 		p.event(ticketd.EventAssigned, agent, agent)
+		p.tellColleagues("", "answered")
 	}
 	// A new answer always starts a new pending period, even on a ticket
 	// that was pending already; an answer with #cerrar closes instead.

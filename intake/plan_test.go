@@ -208,10 +208,15 @@ func TestPlan(t *testing.T) {
 		{name: "agent answer is relayed and sets pendiente", status: ticketd.StatusNuevo, form: "agent", from: ana,
 			body:       "Hola Carla, pruebe a borrar las cookies.\n\nEl 2 nov 2026, Carla escribió:\n> no puedo entrar",
 			wantStatus: ticketd.StatusPendiente, wantAssign: "ana@example.com",
-			events: []ticketd.EventType{"assigned", "status", "message_out"}, outs: []string{"relay carla@cliente.example"},
+			events: []ticketd.EventType{"assigned", "status", "message_out"},
+			// Luis was told of the new ticket: he hears that Ana answered it.
+			outs:   []string{"colleague luis@example.com", "relay carla@cliente.example"},
 			author: ticketd.AuthorAgent, newText: "Hola Carla, pruebe a borrar las cookies.", save: true,
 			check: func(t *testing.T, p *Plan) {
-				r := p.Outgoing[0]
+				if c := p.Outgoing[0].Params; c.Reason != "answered" || c.Actor != "ana@example.com" {
+					t.Errorf("colleague line %+v", c)
+				}
+				r := p.Outgoing[1]
 				// The Cc'd colleague stays in the conversation; ours and the agents do not.
 				if !slices.Equal(r.Params.Cc, []string{"jefe@cliente.example"}) || r.Params.Actor != "ana@example.com" || r.MessageRef != RefThisMessage {
 					t.Errorf("relay %+v", r)
@@ -359,7 +364,7 @@ func TestPlan(t *testing.T) {
 			author: ticketd.AuthorCustomer, save: true},
 		{name: "command lines below the quote never reach the customer", status: ticketd.StatusAbierto, form: "agent", from: ana,
 			body: "Hola Carla, ya está.\n\n> no puedo entrar\n\n#cerrar\n#1234 es otro caso", wantStatus: ticketd.StatusPendiente, wantAssign: "ana@example.com",
-			events: []ticketd.EventType{"assigned", "status", "message_out"}, outs: []string{"relay carla@cliente.example"},
+			events: []ticketd.EventType{"assigned", "status", "message_out"}, outs: []string{"colleague luis@example.com", "relay carla@cliente.example"},
 			author: ticketd.AuthorAgent, newText: "Hola Carla, ya está.\n\n> no puedo entrar\n\n#1234 es otro caso", save: true},
 		{name: "a retry of a stored mail is a duplicate", status: ticketd.StatusAbierto, form: "customer", from: carla, body: "Hola",
 			facts: func(f *Facts, m *Mail) {

@@ -29,7 +29,8 @@ func TestAgentCommands(t *testing.T) {
 			}
 			mails := w.flush()
 			relay := to(mails, carla)
-			if len(mails) != 1 || len(relay) != 1 || !strings.Contains(relay[0].text, "lo revisamos") ||
+			// Besides the relay, Luis (told of the new ticket) hears that Ana answered it.
+			if len(mails) != 2 || len(relay) != 1 || len(to(mails, luis)) != 1 || !strings.Contains(relay[0].text, "lo revisamos") ||
 				strings.Contains(relay[0].text, lang.prio) || strings.Contains(relay[0].text, "facturacion") {
 				t.Fatalf("relay:%s\n%v", summary(mails), relay)
 			}
@@ -60,7 +61,8 @@ func TestAgentCommands(t *testing.T) {
 			if tk := w.ticket(n); tk.Assignee != luis {
 				t.Fatalf("take: %q", tk.Assignee)
 			}
-			if mails := w.flush(); len(mails) != 0 {
+			// Released, the ticket was everyone's again: Ana hears that Luis took it.
+			if mails := w.flush(); len(mails) != 1 || len(to(mails, ana)) != 1 || !strings.Contains(mails[0].subject, "Luis García") {
 				t.Fatalf("release/take sent:%s", summary(mails))
 			}
 

@@ -16,6 +16,8 @@ const (
 	Remind
 	// Close: the ticket waited long enough after its reminder.
 	Close
+	// Digest: an agent's daily list of waiting tickets.
+	Digest
 )
 
 func (d Due) String() string {
@@ -24,6 +26,8 @@ func (d Due) String() string {
 		return "reminder"
 	case Close:
 		return "close"
+	case Digest:
+		return "digest"
 	}
 	return "nothing"
 }

@@ -3,10 +3,11 @@ package lifecycle
 import (
 	"context"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/threading"
@@ -39,11 +40,20 @@ type Scheduler struct {
 type Action struct {
 	Ticket  int64
 	Mailbox string
-	Kind    Due       // Remind or Close
+	Kind    Due       // Remind, Close or Digest
 	CloseAt time.Time // for reminders: the close date the customer is told
+	// For digests: whose, of which day, and how many tickets it lists.
+	Agent   string
+	Day     string
+	Tickets int
 }
 
-func (a Action) String() string { return fmt.Sprintf("#%d %s", a.Ticket, a.Kind) }
+func (a Action) String() string {
+	if a.Kind == Digest {
+		return digestLine(a)
+	}
+	return fmt.Sprintf("#%d %s", a.Ticket, a.Kind)
+}
 
 // batch bounds how many tickets share one transaction.
 const batch = 200
@@ -74,7 +84,9 @@ func (s *Scheduler) Plan(ctx context.Context) ([]Action, error) {
 			}
 			out = append(out, a)
 		}
-		return nil
+		digests, err := s.planDigests(tx, cfg, now)
+		out = append(out, digests...)
+		return err
 	})
 	return out, err
 }
@@ -144,6 +156,10 @@ func (s *Scheduler) Pass(ctx context.Context) ([]Action, error) {
 		done = append(done, did...)
 	}
 	for _, a := range done {
+		if a.Kind == Digest {
+			s.log().Info("scheduler", "agent", a.Agent, "action", a.Kind.String(), "tickets", a.Tickets)
+			continue
+		}
 		s.log().Info("scheduler", "ticket", a.Ticket, "action", a.Kind.String())
 	}
 	return done, nil
@@ -152,6 +168,9 @@ func (s *Scheduler) Pass(ctx context.Context) ([]Action, error) {
 // apply re-reads the ticket and, if the action is still due (another
 // process or a reply may have come first), carries it out.
 func (s *Scheduler) apply(tx ticketd.Tx, cfg *config.Config, a *Action, now, mailNow time.Time) (bool, error) {
+	if a.Kind == Digest {
+		return s.applyDigest(tx, cfg, a, mailNow)
+	}
 	mb := cfg.Mailbox(a.Mailbox)
 	if mb == nil {
 		return false, nil

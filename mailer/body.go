@@ -21,8 +21,9 @@ import (
 // mailBody is everything below the header of one outgoing mail.
 type mailBody struct {
 	templates.Mail
-	cids        []string       // Content-IDs the HTML shows
-	inline      []message.Part // images the HTML shows, by Content-ID
+	msg         *ticketd.Message // the message the mail carries, if any
+	cids        []string         // Content-IDs the HTML shows
+	inline      []message.Part   // images the HTML shows, by Content-ID
 	attachments []message.Part
 }
 

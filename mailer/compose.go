@@ -42,6 +42,9 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 	if o.Kind == ticketd.KindAdminIMAP || o.Kind == ticketd.KindAdminOAuth {
 		return c.composeAdmin(o)
 	}
+	if o.Kind == ticketd.KindDigest || o.Kind == ticketd.KindAgentHelp {
+		return c.composeNotice(tx, o)
+	}
 	cfg := c.Config()
 	params := o.Params
 	tk, err := tx.TicketByNumber(o.Ticket)
@@ -69,8 +72,21 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 		if c.SigningKey != nil {
 			key = c.SigningKey()
 		}
+		if body.msg != nil {
+			// Who wrote, as agents' clients show a sender: "Carla Ruiz via Soporte Example".
+			fromName = viaName(c.writer(cfg, body.msg), mbName)
+		}
 		replyTo = threading.AgentAddress(mbAddr, tk.Token, threading.AgentTag(key, tk.Token, o.Rcpt))
 		d.NoteAddress = threading.NoteAddress(mbAddr, tk.Token, threading.NoteTag(key, tk.Token, o.Rcpt))
+		// Every mail about this ticket to this agent names one root first,
+		// so her client threads them all.
+		params.References = withRoot(threading.AgentRootID(key, tk.Token, o.Rcpt, cfg.Server.Hostname), params.References)
+		d.Assignee = tk.Assignee
+		if tk.Assignee != "" {
+			d.AssigneeName = c.agentName(cfg, tk.Assignee)
+		}
+		d.Priority = string(tk.Priority)
+		d.Action = params.Reason
 	}
 	rendered, err := c.Templates.Render(templates.Kind(o.Kind), d)
 	if err != nil {
@@ -141,7 +157,7 @@ func (c *Composer) messageData(tx ticketd.Tx, cfg *config.Config, o *ticketd.Out
 	if o.Kind == ticketd.KindRelay {
 		d.AgentName = c.agentName(cfg, msg.FromAddr)
 	}
-	var body mailBody
+	body := mailBody{msg: msg}
 	if !showsMessage(o.Kind) {
 		return body, nil
 	}
@@ -216,6 +232,39 @@ func headers(o *ticketd.Outgoing, tk *ticketd.Ticket, params ticketd.Params, fro
 	// On everything, relays too: a copy that comes back is ours.
 	h.Set(threading.LoopHeader, from.Address)
 	return h, rcpts
+}
+
+// writer is the name a message's author goes by: an agent's configured
+// name, else the name in the From header, else the address.
+func (c *Composer) writer(cfg *config.Config, m *ticketd.Message) string {
+	if m.Author == ticketd.AuthorAgent {
+		return c.agentName(cfg, m.FromAddr)
+	}
+	if m.FromName != "" {
+		return m.FromName
+	}
+	return m.FromAddr
+}
+
+func viaName(who, mailbox string) string {
+	if who == "" {
+		return mailbox
+	}
+	if mailbox == "" {
+		return who
+	}
+	return who + " via " + mailbox
+}
+
+// withRoot puts root first in refs, once.
+func withRoot(root string, refs []string) []string {
+	out := []string{root}
+	for _, r := range refs {
+		if r != root {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (c *Composer) agentName(cfg *config.Config, addr string) string {

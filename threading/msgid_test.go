@@ -127,3 +127,18 @@ func TestTagSubject(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentRootID(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	tok := NewToken()
+	a := AgentRootID(key, tok, "ana@example.com", "tickets.example.com")
+	if a != AgentRootID(key, tok, "ANA@example.com", "tickets.example.com") {
+		t.Fatal("not the same id for the same agent")
+	}
+	if a == AgentRootID(key, tok, "luis@example.com", "tickets.example.com") || a == AgentRootID(key, NewToken(), "ana@example.com", "tickets.example.com") {
+		t.Fatal("two agents or two tickets share a root id")
+	}
+	if got, ok := TokenFromMessageID("<" + a + ">"); !ok || got != tok {
+		t.Fatalf("the root id %q does not carry the token", a)
+	}
+}

@@ -209,3 +209,35 @@ func lcOutboxText(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// sweep --now T sends the digests due at T, once.
+func TestSweepSendsDigestOnce(t *testing.T) {
+	bin := lcBuild(t)
+	d := newLCDesk(t)
+	text, _ := os.ReadFile(d.cfg)
+	os.WriteFile(d.cfg, []byte(strings.Replace(string(text), `language = "es"`, "language = \"es\"\ndigest_time = \"08:00\"", 1)), 0o600)
+	d.now = time.Date(2026, 1, 5, 7, 0, 0, 0, time.UTC)
+	d.deliver("soporte@example.com", []string{"From: Carla Ruiz <carla@cliente.example>", "To: soporte@example.com", "Subject: No llega la factura"}, "Hola.")
+	d.close()
+	outbox := filepath.Join(filepath.Dir(d.cfg), "outbox")
+
+	if out, errOut, code := lcRun(t, bin, "sweep", "-config", d.cfg, "--now", "2026-01-05T07:59:00Z"); code != 0 || out != "" {
+		t.Fatalf("before 08:00: %d %q %s", code, out, errOut)
+	}
+	want := "digest ana@example.com (1 ticket)\ndigest luis@example.com (1 ticket)\n"
+	if out, errOut, code := lcRun(t, bin, "sweep", "-config", d.cfg, "--now", "2026-01-05T08:00:00Z", "--dry-run"); code != 0 || out != want {
+		t.Fatalf("dry run at 08:00: %d %q %s", code, out, errOut)
+	}
+	if out, errOut, code := lcRun(t, bin, "sweep", "-config", d.cfg, "--now", "2026-01-05T08:00:00Z"); code != 0 || out != want {
+		t.Fatalf("at 08:00: %d %q %s", code, out, errOut)
+	}
+	if out, _, _ := lcRun(t, bin, "sweep", "-config", d.cfg, "--now", "2026-01-05T09:00:00Z"); out != "" {
+		t.Fatalf("again the same day: %q", out)
+	}
+	// The outbox also holds the ticket's acknowledgement and notifications,
+	// sent by the same sweep; the digests are there exactly once each.
+	all := lcOutboxText(t, outbox)
+	if strings.Count(all, "Subject: 1 solicitud le espera") != 2 || !strings.Contains(all, "#1 No llega la factura") {
+		t.Fatalf("digest mails:\n%s", all)
+	}
+}

@@ -35,12 +35,26 @@ const (
 	Note            Kind = "note"             // other agents: an internal note
 	Assigned        Kind = "assigned"         // agent: a ticket was assigned to you
 	DeliveryFailed  Kind = "delivery_failed"  // agents: a mail could not be delivered
+	Digest          Kind = "digest"           // agent: the tickets waiting for her (daily, or on #lista)
+	AgentHelp       Kind = "agent_help"       // agent: her mail to the support address opened nothing; how to forward
+	Colleague       Kind = "colleague"        // agents: a colleague took or answered a ticket they were told of
 )
 
 // Kinds lists every Kind; New checks that each exists in every language.
 var Kinds = []Kind{
 	Ack, AgentNew, AgentReply, AgentReopened, AgentUnverified, AgentOutsider, Relay, Reminder,
-	Closed, SolvedThanks, CommandError, Note, Assigned, DeliveryFailed,
+	Closed, SolvedThanks, CommandError, Note, Assigned, DeliveryFailed, Digest, AgentHelp, Colleague,
+}
+
+// DigestItem is one ticket of a digest.
+type DigestItem struct {
+	Number       int64
+	Subject      string
+	Customer     string // name and address
+	Status       string // status key
+	StatusName   string // filled in the mail's language
+	Age          time.Duration
+	ReplyAddress string // the agent's own reply address for the ticket
 }
 
 // Attachment describes one file that came with a message.
@@ -68,13 +82,19 @@ type Data struct {
 	MoreAttachments               int // files neither attached nor listed
 	CloseDate                     time.Time
 	Location                      *time.Location
-	SolvedWord                    string // the word a customer replies to mark a ticket solved
-	SolvedMailto                  string // a complete mailto: URL that sends SolvedWord
-	ReplyAddress                  string // where replies go
-	NoteAddress                   string // where agents send internal notes
-	BadLine, Reason               string // CommandError; Reason also for DeliveryFailed
-	Recipient                     string // DeliveryFailed
-	From                          string // AgentUnverified, AgentOutsider: who really sent it
+	SolvedWord                    string       // the word a customer replies to mark a ticket solved
+	SolvedMailto                  string       // a complete mailto: URL that sends SolvedWord
+	ReplyAddress                  string       // where replies go
+	NoteAddress                   string       // where agents send internal notes
+	BadLine, Reason               string       // CommandError; Reason also for DeliveryFailed
+	Recipient                     string       // DeliveryFailed
+	From                          string       // AgentUnverified, AgentOutsider: who really sent it
+	Items                         []DigestItem // Digest
+	// Where an agents' mail says the ticket stands: its assignee (address
+	// and name; "" for nobody) and priority key.
+	Assignee, AssigneeName string
+	Priority               string
+	Action                 string // Colleague: "took" or "answered"
 }
 
 // Mail is one rendered mail. Text and HTML are alternatives of the same body;
@@ -278,6 +298,7 @@ func (s *Set) parse(src source, lang string, k Kind) error {
 // mail's language.
 type view struct {
 	Data
+	PriorityName  string // the priority in the mail's language
 	StatusName    string // the status in the mail's language
 	StatusMeaning string // one sentence for the customer
 	CloseDay      string // CloseDate as "25 November 2026"; "" when zero
@@ -303,7 +324,20 @@ func newView(d Data, lang string) view {
 		atts[i] = Attachment{Name: oneLine(a.Name), Size: a.Size, URL: oneLine(a.URL)}
 	}
 	d.Attachments = atts
+	items := make([]DigestItem, len(d.Items))
+	for i, it := range d.Items {
+		it.Subject, it.Customer, it.ReplyAddress = oneLine(it.Subject), oneLine(it.Customer), oneLine(it.ReplyAddress)
+		it.StatusName = locale.StatusName(it.Status, lang)
+		items[i] = it
+	}
+	d.Items = items
+	prio := d.Priority
+	if prio == "" {
+		prio = "media"
+	}
+	d.AssigneeName = oneLine(d.AssigneeName)
 	v := view{
+		PriorityName:  locale.PriorityName(prio, lang),
 		Data:          d,
 		StatusName:    locale.StatusName(d.Status, lang),
 		StatusMeaning: locale.StatusMeaning(d.Status, lang, d.CloseDate, d.Location),
@@ -319,6 +353,7 @@ func newView(d Data, lang string) view {
 func funcMap(lang string) map[string]any {
 	return map[string]any{
 		"size":  func(n int64) string { return formatSize(n, lang) },
+		"age":   func(d time.Duration) string { return formatAge(d, lang) },
 		"lines": lines,
 	}
 }
@@ -345,6 +380,32 @@ func formatSize(n int64, lang string) string {
 	}
 	num, u := locale.SizeParts(n, lang)
 	return num + " " + units[u]
+}
+
+// ageUnits are the words for days and hours, singular and plural.
+var ageUnits = map[string][4]string{
+	"es": {"día", "días", "hora", "horas"},
+	"en": {"day", "days", "hour", "hours"},
+	"fr": {"jour", "jours", "heure", "heures"},
+	"pt": {"dia", "dias", "hora", "horas"},
+	"it": {"giorno", "giorni", "ora", "ore"},
+}
+
+// formatAge writes how long a ticket has waited: whole days from one day
+// on, else whole hours (at least one).
+func formatAge(d time.Duration, lang string) string {
+	u, ok := ageUnits[lang]
+	if !ok {
+		u = ageUnits["en"]
+	}
+	n, one, many := int(d.Hours()), u[2], u[3]
+	if d >= 24*time.Hour {
+		n, one, many = int(d.Hours()/24), u[0], u[1]
+	}
+	if n <= 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // oneLine turns s into a single line: line breaks and other control
@@ -384,6 +445,7 @@ func sampleData(lang string) Data {
 		SolvedWord: SolvedWord(lang), SolvedMailto: "mailto:support@example.com?subject=x",
 		ReplyAddress: "support+x@example.com", NoteAddress: "support+note@example.com",
 		BadLine: "#bad", Reason: "reason", Recipient: "customer@example.com",
-		From: "someone@example.com",
+		From: "someone@example.com", AssigneeName: "Agent", Assignee: "agent@example.com", Priority: "alta", Action: "took",
+		Items: []DigestItem{{Number: 1, Subject: "Subject", Customer: "Customer <customer@example.com>", Status: locale.StatusNew, Age: 50 * time.Hour, ReplyAddress: "support+x-a-y@example.com"}},
 	}
 }
