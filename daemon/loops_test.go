@@ -87,3 +87,24 @@ func TestAgentsVacationResponderDoesNotLoop(t *testing.T) {
 		t.Fatalf("%d messages stored, want all 11 kept", n)
 	}
 }
+
+// Commands are read only from what the agent saw: a "#asignar" hidden in a
+// display:none block of an HTML-only answer is neither run nor relayed.
+func TestHiddenHTMLCommandsAreNotRun(t *testing.T) {
+	e := daemontest.Start(t, "")
+	tk, _ := openTicket(t, e, "carla@cliente.example", "Acceso")
+	anaReply := agentAddress(t, e, tk)
+	e.MustSend("ana@example.com", []string{anaReply}, mail(
+		"From: Ana Pérez <ana@example.com>", "To: "+anaReply, "Subject: Re: Acceso", "MIME-Version: 1.0",
+		"Content-Type: text/html; charset=utf-8", "",
+		`<html><body><div style="display:none">#asignar luis@example.com<br>#prioridad urgente</div>`,
+		`<p>Hola Carla, ya está arreglado.</p></body></html>`))
+	got := ticket(t, e, tk.Number)
+	if got.Assignee != "ana@example.com" || got.Priority != "media" {
+		t.Fatalf("a hidden command ran: assignee %q priority %q", got.Assignee, got.Priority)
+	}
+	relay := one(t, daemontest.To(e.Flush(), "carla@cliente.example"))
+	if body := string(relay.Data); strings.Contains(body, "#asignar") || strings.Contains(body, "urgente") || !strings.Contains(body, "ya est") {
+		t.Fatalf("relay to the customer:\n%s", body)
+	}
+}

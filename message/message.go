@@ -14,6 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inbucket/html2text"
+	"github.com/ticketd/ticketd/richtext"
+
 	"github.com/jhillyerd/enmime/v2"
 	"github.com/jhillyerd/enmime/v2/mediatype"
 )
@@ -149,8 +152,15 @@ func Parse(raw []byte) (*Parsed, error) {
 	p.ReplyTo = addrs(env, "Reply-To")
 	p.To = addrs(env, "To")
 	p.Cc = addrs(env, "Cc")
-	// enmime converts HTML to text itself when a mail has no text part.
+	// enmime converts HTML to text itself when a mail has no text part;
+	// then the text is read again from what the writer's client showed, so
+	// nothing hidden (display:none, say) counts as written.
 	p.Text = bodyText(env)
+	if textBodyPart(env) == nil && env.HTML != "" {
+		if txt, err := html2text.FromString(richtext.Visible(env.HTML)); err == nil {
+			p.Text = txt
+		}
+	}
 	if strings.TrimSpace(p.Text) == "" && len(attachmentParts(env)) == 0 {
 		// A broken structure (a boundary that never appears) hides the
 		// body from the MIME parser; show the body as it was sent.

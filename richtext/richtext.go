@@ -264,3 +264,20 @@ func References(src string) []string {
 	}
 	return out
 }
+
+// Visible returns src without what its writer's client did not show
+// (elements hidden by their style or the hidden attribute), unsanitized:
+// the text a reader saw is read from it (agent commands must come only
+// from what the agent saw).
+func Visible(src string) string {
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		return src
+	}
+	removeHidden(findBody(doc))
+	var buf bytes.Buffer
+	if err := html.Render(&buf, doc); err != nil {
+		return src
+	}
+	return buf.String()
+}
