@@ -37,15 +37,42 @@ func logSafe(s string) string {
 }
 
 func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []string) (bool, string) {
-	get := func(key string) (string, bool) {
+	get := headerGetter(h)
+	for _, check := range []func() string{
+		func() string { return envelopeVerdict(envelopeFrom) },
+		func() string { return markedVerdict(get) },
+		func() string { return ownMailBack(get, ourAddresses) },
+		func() string { return reportVerdict(get) },
+		func() string { return senderVerdict(get, ourAddresses) },
+		func() string {
+			if v, ok := get("Subject"); ok {
+				if p := automaticSubject(decodeSubject(v)); p != "" {
+					return "Subject: " + p
+				}
+			}
+			return ""
+		},
+	} {
+		if reason := check(); reason != "" {
+			return true, reason
+		}
+	}
+	return false, ""
+}
+
+// getter reads one header field's first value, and whether it is there.
+type getter func(key string) (string, bool)
+
+// headerGetter reads h by canonical key; a stray raw key must not open a
+// loop, so it is looked for too.
+func headerGetter(h map[string][]string) getter {
+	return func(key string) (string, bool) {
 		if v, ok := h[key]; ok {
 			if len(v) == 0 {
 				return "", true
 			}
 			return strings.TrimSpace(v[0]), true
 		}
-		// Callers should canonicalise, but a stray raw key must not open
-		// a loop.
 		for k, v := range h {
 			if textproto.CanonicalMIMEHeaderKey(k) == key {
 				if len(v) == 0 {
@@ -56,15 +83,23 @@ func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []stri
 		}
 		return "", false
 	}
+}
 
+// envelopeVerdict: the null sender and mailer daemons.
+func envelopeVerdict(envelopeFrom string) string {
 	env := strings.TrimSpace(envelopeFrom)
 	if env == "" || env == "<>" {
-		return true, "null envelope sender"
+		return "null envelope sender"
 	}
 	if isDaemon(env) {
-		return true, "envelope sender " + env
+		return "envelope sender " + env
 	}
+	return ""
+}
 
+// markedVerdict: the header fields machines mark their mail with (RFC
+// 3834's Auto-Submitted, Precedence, list fields, responders' own).
+func markedVerdict(get getter) string {
 	if v, ok := get("Auto-Submitted"); ok {
 		// RFC 3834: any value but "no" (keywords may carry comments or
 		// parameters) marks machine-generated mail.
@@ -73,13 +108,13 @@ func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []stri
 			kw = strings.TrimSpace(kw[:i])
 		}
 		if kw != "no" && kw != "" {
-			return true, "Auto-Submitted: " + v
+			return "Auto-Submitted: " + v
 		}
 	}
 	if v, ok := get("Precedence"); ok {
 		switch strings.ToLower(strings.TrimSpace(stripComments(v))) {
 		case "bulk", "junk", "list", "auto_reply", "auto-reply":
-			return true, "Precedence: " + v
+			return "Precedence: " + v
 		}
 	}
 	// RFC 2369/2919 list headers, ezmlm's Mailing-List and fml's markers:
@@ -87,7 +122,7 @@ func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []stri
 	for _, k := range []string{"List-Id", "List-Unsubscribe", "List-Subscribe", "List-Post", "List-Help",
 		"List-Owner", "List-Archive", "Mailing-List", "X-Mlserver", "X-Ml-Name"} {
 		if _, ok := get(k); ok {
-			return true, k + " present"
+			return k + " present"
 		}
 	}
 	// X-Auto-Response-Suppress is deliberately absent: Outlook sets it on
@@ -99,15 +134,18 @@ func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []stri
 			case "no", "false", "0":
 				continue
 			}
-			return true, k + " present"
+			return k + " present"
 		}
 	}
-	if reason := ownMailBack(get, ourAddresses); reason != "" {
-		return true, reason
-	}
+	return ""
+}
+
+// reportVerdict: loop markers, failed recipients, and delivery or
+// disposition reports.
+func reportVerdict(get getter) string {
 	for _, k := range []string{"X-Loop", "X-Failed-Recipients"} {
 		if _, ok := get(k); ok {
-			return true, k + " present"
+			return k + " present"
 		}
 	}
 	if v, ok := get("Content-Type"); ok {
@@ -118,32 +156,32 @@ func isAutomatic(envelopeFrom string, h map[string][]string, ourAddresses []stri
 		switch mt {
 		case "multipart/report", "message/delivery-status", "message/disposition-notification",
 			"message/feedback-report", "message/global-delivery-status":
-			return true, "Content-Type: " + mt
+			return "Content-Type: " + mt
 		}
 	}
+	return ""
+}
+
+// senderVerdict: a null or daemon author, or our own address (a loop).
+func senderVerdict(get getter, ourAddresses []string) string {
 	for _, k := range []string{"From", "Sender", "Return-Path"} {
 		v, ok := get(k)
 		if !ok {
 			continue
 		}
 		if v == "<>" || strings.Trim(v, "<> \t") == "" {
-			return true, "null " + k
+			return "null " + k
 		}
 		for _, a := range headerAddresses(v) {
 			if isDaemon(a) {
-				return true, k + ": " + a
+				return k + ": " + a
 			}
 			if k == "From" && isOurs(a, ourAddresses) {
-				return true, "From our own address " + a + " (loop)"
+				return "From our own address " + a + " (loop)"
 			}
 		}
 	}
-	if v, ok := get("Subject"); ok {
-		if p := automaticSubject(decodeSubject(v)); p != "" {
-			return true, "Subject: " + p
-		}
-	}
-	return false, ""
+	return ""
 }
 
 // headerAddresses parses an address list; when that fails (as it often
