@@ -186,14 +186,16 @@ func folder(t *testing.T, c *imapclient.Client, name string) []msg {
 		t.Fatalf("select %s: %v", name, err)
 	}
 	lastValidity = data.UIDValidity
+	// The SELECT's own answer says how many there are: the client's
+	// mailbox state may still be settling after an earlier MOVE.
+	if data.NumMessages == 0 {
+		return nil
+	}
 	return fetchAll(t, c)
 }
 
 func fetchAll(t *testing.T, c *imapclient.Client) []msg {
 	t.Helper()
-	if c.Mailbox().NumMessages == 0 {
-		return nil
-	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	var all imap.SeqSet
 	all.AddRange(1, 0)
