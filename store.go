@@ -29,6 +29,20 @@ type Store interface {
 	Close() error
 }
 
+// Shared is kept by engines that several processes share (PostgreSQL),
+// where what a single process keeps beside its database (the reply-address
+// key in data_dir) and what it does alone (a scheduler pass) must be
+// shared or taken in turns through the database.
+type Shared interface {
+	// ReplyKey returns the key that signs reply addresses, storing fresh
+	// as that key when the database has none yet: every process gets the
+	// key of the first.
+	ReplyKey(ctx context.Context, fresh []byte) ([]byte, error)
+	// Exclusive runs fn while no other process on the database runs fn
+	// under the same name, waiting for its turn until ctx ends.
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
+}
+
 // Tx is one caller's view of a transaction. Methods that write fail in a
 // read-only one.
 type Tx interface {
@@ -101,6 +115,10 @@ type OutboxTx interface {
 	// Claim takes a due row for one sender until a lease runs out, and
 	// reports whether it got it.
 	Claim(id int64, now, until time.Time) (bool, error)
+	// Renew moves the end of a lease the sender still holds (the row is
+	// queued and its lease still ends at held) to until, and reports
+	// whether it still held it.
+	Renew(id int64, held, until time.Time) (bool, error)
 	// MarkSent, MarkRetry and MarkFailed move a row that is still queued.
 	MarkSent(id int64, at time.Time) error
 	MarkRetry(id int64, next time.Time, errText string) error

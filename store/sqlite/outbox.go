@@ -130,3 +130,14 @@ func (t *Tx) Claim(id int64, now, until time.Time) (bool, error) {
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// Renew extends a lease this sender still holds: the row is queued and its
+// lease still ends at held (nobody took it over since).
+func (t *Tx) Renew(id int64, held, until time.Time) (bool, error) {
+	res, err := t.exec("renew lease", `UPDATE outbox SET next_at = ? WHERE id = ? AND state = 'queued' AND next_at = ?`, ms(until), id, ms(held))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventsInOrder", testEventsInOrder},
 		{"OutboxLifecycle", testOutboxLifecycle},
 		{"ClaimIsExclusive", testClaimIsExclusive},
+		{"LeaseRenewal", testLeaseRenewal},
 		{"CountAcks", testCountAcks},
 		{"DueReminders", testDue},
 		{"IMAPState", testIMAPState},
@@ -46,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"PanicIsAnError", testPanicIsAnError},
 		{"CommittedSurvivesReopen", testCommittedSurvivesReopen},
+		{"SharedKeyAndTurns", testShared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -430,6 +432,50 @@ func testClaimIsExclusive(t *testing.T, open Opener) {
 	}
 }
 
+// A sender renews its lease while it works; once another sender took an
+// expired lease over, the first one's renewal fails, and it must stop.
+func testLeaseRenewal(t *testing.T, open Opener) {
+	s, _ := open(t)
+	o := ticketd.NewOutgoing(0, ticketd.KindAck, "c@x.example", 0, "m@x", ticketd.Params{}, t0)
+	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(o) })
+	lease := 30 * time.Second
+	var ok bool
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Claim(o.ID, t0, t0.Add(lease)); return })
+	if !ok {
+		t.Fatal("first claim failed")
+	}
+	// Renewed 10 s later, the lease now ends at 40 s: nobody can take it at 35 s.
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Renew(o.ID, t0.Add(lease), t0.Add(10*time.Second+lease)); return })
+	if !ok {
+		t.Fatal("renewal of a held lease failed")
+	}
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Claim(o.ID, t0.Add(35*time.Second), t0.Add(65*time.Second)); return })
+	if ok {
+		t.Fatal("a renewed lease was taken over before it ran out")
+	}
+	// Renewing with the old end fails: that is not the lease held now.
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Renew(o.ID, t0.Add(lease), t0.Add(time.Minute)); return })
+	if ok {
+		t.Fatal("renewal with a stale lease end succeeded")
+	}
+	// The sender stalls: at 41 s another one takes the row over, and the
+	// stalled sender's renewal then fails.
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Claim(o.ID, t0.Add(41*time.Second), t0.Add(71*time.Second)); return })
+	if !ok {
+		t.Fatal("an expired lease could not be taken over")
+	}
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Renew(o.ID, t0.Add(40*time.Second), t0.Add(80*time.Second)); return })
+	if ok {
+		t.Fatal("the stalled sender renewed a lease another sender holds")
+	}
+	// A sent row has no lease to renew.
+	update(t, s, func(tx ticketd.Tx) error { return tx.MarkSent(o.ID, t0.Add(42*time.Second)) })
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Renew(o.ID, t0.Add(71*time.Second), t0.Add(90*time.Second)); return })
+	if ok {
+		t.Fatal("renewed the lease of a sent row")
+	}
+}
+
 func testCountAcks(t *testing.T, open Opener) {
 	s, _ := open(t)
 	update(t, s, func(tx ticketd.Tx) error {
@@ -654,4 +700,57 @@ func testCommittedSurvivesReopen(t *testing.T, open Opener) {
 	update(t, s, func(tx ticketd.Tx) error { _, err := NewTicket(tx, "durable", "c@x.example"); return err })
 	s2 := reopen()
 	view(t, s2, func(tx ticketd.Tx) error { _, err := tx.TicketByToken("durable"); return err })
+}
+
+// Engines shared by several processes keep the first process's reply key
+// for every later one, and give named turns one process at a time.
+func testShared(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	sh, ok := s.(ticketd.Shared)
+	if !ok {
+		t.Skip("this engine serves one process's data_dir; its key lives there")
+	}
+	ctx := context.Background()
+	first := []byte("0123456789abcdef0123456789abcdef")
+	got, err := sh.ReplyKey(ctx, first)
+	if err != nil || string(got) != string(first) {
+		t.Fatalf("first ReplyKey = %q, %v; want the fresh key stored", got, err)
+	}
+	got, err = sh.ReplyKey(ctx, []byte("another key, drawn by a second process"))
+	if err != nil || string(got) != string(first) {
+		t.Fatalf("second ReplyKey = %q, %v; want the first key", got, err)
+	}
+	sh = reopen().(ticketd.Shared)
+	got, err = sh.ReplyKey(ctx, []byte("a third"))
+	if err != nil || string(got) != string(first) {
+		t.Fatalf("ReplyKey after reopen = %q, %v; want the first key", got, err)
+	}
+	var mu sync.Mutex
+	inside, most := 0, 0
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := sh.Exclusive(ctx, "pass", func(context.Context) error {
+				mu.Lock()
+				inside++
+				most = max(most, inside)
+				mu.Unlock()
+				// Give another caller the chance to come in, were the turn not exclusive.
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if most != 1 {
+		t.Fatalf("%d callers were inside Exclusive at once", most)
+	}
 }
