@@ -445,11 +445,17 @@ func testLeaseRenewal(t *testing.T, open Opener) {
 		t.Fatal("first claim failed")
 	}
 	// Renewed 10 s later, the lease now ends at 40 s: nobody can take it at 35 s.
-	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Renew(o.ID, t0.Add(lease), t0.Add(10*time.Second+lease)); return })
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.Renew(o.ID, t0.Add(lease), t0.Add(10*time.Second+lease))
+		return
+	})
 	if !ok {
 		t.Fatal("renewal of a held lease failed")
 	}
-	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Claim(o.ID, t0.Add(35*time.Second), t0.Add(65*time.Second)); return })
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.Claim(o.ID, t0.Add(35*time.Second), t0.Add(65*time.Second))
+		return
+	})
 	if ok {
 		t.Fatal("a renewed lease was taken over before it ran out")
 	}
@@ -460,17 +466,26 @@ func testLeaseRenewal(t *testing.T, open Opener) {
 	}
 	// The sender stalls: at 41 s another one takes the row over, and the
 	// stalled sender's renewal then fails.
-	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Claim(o.ID, t0.Add(41*time.Second), t0.Add(71*time.Second)); return })
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.Claim(o.ID, t0.Add(41*time.Second), t0.Add(71*time.Second))
+		return
+	})
 	if !ok {
 		t.Fatal("an expired lease could not be taken over")
 	}
-	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Renew(o.ID, t0.Add(40*time.Second), t0.Add(80*time.Second)); return })
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.Renew(o.ID, t0.Add(40*time.Second), t0.Add(80*time.Second))
+		return
+	})
 	if ok {
 		t.Fatal("the stalled sender renewed a lease another sender holds")
 	}
 	// A sent row has no lease to renew.
 	update(t, s, func(tx ticketd.Tx) error { return tx.MarkSent(o.ID, t0.Add(42*time.Second)) })
-	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.Renew(o.ID, t0.Add(71*time.Second), t0.Add(90*time.Second)); return })
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.Renew(o.ID, t0.Add(71*time.Second), t0.Add(90*time.Second))
+		return
+	})
 	if ok {
 		t.Fatal("renewed the lease of a sent row")
 	}
