@@ -53,6 +53,10 @@ type Options struct {
 	// little live data between mails, so a higher target trades some memory
 	// (bounded by the mail budget) for about a tenth more mails per second.
 	GCPercent int
+	// WaitForStore, when set, keeps trying to reach a PostgreSQL store
+	// that does not answer until it ends (serve); otherwise the first
+	// failure is returned (inject, sweep).
+	WaitForStore context.Context
 }
 
 // Daemon is a running ticketd.
@@ -114,6 +118,19 @@ func LoadKey(dataDir string) ([]byte, error) {
 	return key, f.Close()
 }
 
+// StoreKey returns the reply-address key: from the database when several
+// processes share it (PostgreSQL: the first process's key, so that every
+// process issues and accepts the same reply addresses), else from data_dir.
+func StoreKey(ctx context.Context, st ticketd.Store, dataDir string) ([]byte, error) {
+	sh, ok := st.(ticketd.Shared)
+	if !ok {
+		return LoadKey(dataDir)
+	}
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	return sh.ReplyKey(ctx, fresh)
+}
+
 // Parts are the pieces every subcommand that touches data needs.
 type Parts struct {
 	Store    ticketd.Store
@@ -133,16 +150,21 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	key, err := LoadKey(cfg.Server.DataDir)
-	if err != nil {
-		return nil, err
-	}
 	tpl, err := templates.New(cfg.Server.TemplatesDir)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{BusyTimeout: opt.BusyTimeout})
+	ctx, sopt := context.Background(), store.Options{BusyTimeout: opt.BusyTimeout, Log: opt.Log}
+	if opt.WaitForStore != nil {
+		ctx, sopt.Wait = opt.WaitForStore, true
+	}
+	st, err := store.OpenConfig(ctx, cfg, sopt)
 	if err != nil {
+		return nil, err
+	}
+	key, err := StoreKey(ctx, st, cfg.Server.DataDir)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	p := &Parts{Store: st, Key: key}

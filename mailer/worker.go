@@ -31,8 +31,14 @@ type Worker struct {
 	wake chan struct{}
 }
 
-// lease is how long a claimed row is ours before another sender may take it.
-const lease = 5 * time.Minute
+// lease is how long a claimed row is ours before another sender may take
+// it: short, so that the rows of a process that died go out within about
+// a minute, and renewed every renewEvery while the row is being sent, so
+// that a slow smarthost does not make two processes send the same mail.
+const (
+	lease      = 30 * time.Second
+	renewEvery = 10 * time.Second
+)
 
 func (w *Worker) init() {
 	if w.wake == nil {
@@ -163,6 +169,43 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 	if err != nil || !claimed {
 		return false, err
 	}
+	// Hold the lease while composing and sending; if it is lost (this
+	// process stalled longer than a lease and another took the row over),
+	// stop sending: the other sender has it.
+	held := now.Add(lease)
+	sendCtx, stopSend := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(renewEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-sendCtx.Done():
+				return
+			case <-t.C:
+			}
+			until := w.Now().Add(lease)
+			var ok bool
+			err := w.Store.Update(sendCtx, func(tx ticketd.Tx) error {
+				var err error
+				ok, err = tx.Renew(o.ID, held, until)
+				return err
+			})
+			switch {
+			case err != nil && sendCtx.Err() == nil:
+				w.Log.Warn("outbox lease not renewed", "row", o.ID, "err", err)
+			case err == nil && !ok:
+				w.Log.Warn("outbox lease lost to another sender; stopping this delivery", "row", o.ID)
+				stopSend()
+				return
+			case err == nil:
+				held = until
+			}
+		}
+	}()
+	defer func() { stopSend(); <-renewed }()
+	ctx = sendCtx
 	// Composing reads (and may re-parse a large raw mail): keep it off the
 	// single writer.
 	var m *Composed

@@ -31,11 +31,15 @@ func runServe(env *cmdEnv, args []string) int {
 		return exitConfig
 	}
 	log := newLogger(env.stderr)
-	opts := daemon.Options{Log: log}
+	// A daemon started before its PostgreSQL server waits for it (a
+	// signal ends the wait).
+	startCtx, stopWaiting := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	opts := daemon.Options{Log: log, WaitForStore: startCtx}
 	if env.getenv("GOGC") != "" {
 		opts.GCPercent = -1 // the admin's GOGC wins
 	}
 	d, err := daemon.Start(cfg, opts)
+	stopWaiting()
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
 		return exitFailure

@@ -44,7 +44,7 @@ func openStore(f *flags) (ticketd.Store, int) {
 	if !ok {
 		return nil, exitConfig
 	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{})
+	st, err := store.OpenConfig(context.Background(), cfg, store.Options{})
 	if err != nil {
 		fmt.Fprintf(f.env.stderr, "ticketd: %v\n", err)
 		return nil, exitTempFail
