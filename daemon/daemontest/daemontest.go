@@ -21,6 +21,7 @@ import (
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon"
+	"github.com/ticketd/ticketd/store/postgres/pgtest"
 )
 
 // BaseConfig is a valid configuration for tests: one Spanish mailbox with
@@ -63,6 +64,34 @@ email = "luis@example.com"
 name = "Luis García"
 `, filepath.Join(dir, "data"), filepath.Join(dir, "outbox"))
 }
+
+// EngineVar names the environment variable that selects the store engine
+// of end-to-end tests: "postgres" runs them on a private PostgreSQL server
+// (store/postgres/pgtest, one database per test), anything else on SQLite.
+// .ci/run runs them on both.
+const EngineVar = "TICKETD_TEST_STORE"
+
+// Engine is the store engine end-to-end tests run on.
+func Engine() string {
+	if os.Getenv(EngineVar) == config.DriverPostgres {
+		return config.DriverPostgres
+	}
+	return config.DriverSQLite
+}
+
+// UseEngine points cfg's [store] at the engine the tests run on: with
+// PostgreSQL, at a fresh database of the shared test server.
+func UseEngine(t testing.TB, cfg *config.Config) {
+	t.Helper()
+	if Engine() != config.DriverPostgres {
+		return
+	}
+	cfg.Store = config.Store{Driver: config.DriverPostgres, DSN: pgtest.Shared(t).NewDB(t)}
+}
+
+// Main runs a package's tests (from TestMain) and stops the shared
+// PostgreSQL server afterwards, if they started one.
+func Main(m *testing.M) int { return pgtest.Main(m) }
 
 // Clock is a settable clock shared by every part of the daemon under test.
 type Clock struct {
@@ -128,6 +157,7 @@ func StartLogged(t testing.TB, cfgText string, w io.Writer) *Env {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	UseEngine(t, cfg)
 	e := &Env{T: t, Dir: dir, Config: cfg, Clock: NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))}
 	e.Sink = NewSink(t)
 	cfg.Outbound.Transport = "smtp"

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -41,7 +42,6 @@ type Server struct {
 	Addr string // 127.0.0.1:port
 	Dir  string
 
-	t       testing.TB
 	bin     string
 	data    string
 	opts    Options
@@ -115,33 +115,82 @@ func Start(t testing.TB) *Server {
 // StartWith is Start with options.
 func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: BinDir(t), Dir: t.TempDir(), opts: opts}
+	s, err := create(BinDir(t), t.TempDir(), opts)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+var shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Shared returns one server for the whole test binary, started on first
+// use, so that many tests can each take a database (NewDB) without paying
+// for a cluster each. A package that uses it runs its tests through Main,
+// which stops it.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	bin := BinDir(t)
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ticketd-pgtest-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.srv, shared.err = create(bin, dir, Options{})
+		if shared.err != nil {
+			os.RemoveAll(dir)
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("pgtest: %v", shared.err)
+	}
+	return shared.srv
+}
+
+// Main runs a package's tests and then stops the shared server, if one
+// was started, and removes its files. Use it from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if shared.srv != nil {
+		shared.srv.Stop()
+		os.RemoveAll(shared.srv.Dir)
+	}
+	return code
+}
+
+// create runs initdb in dir and starts the server.
+func create(bin, dir string, opts Options) (*Server, error) {
+	s := &Server{bin: bin, Dir: dir, opts: opts}
 	s.data = filepath.Join(s.Dir, "data")
 	cred, err := s.prepareOwner()
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
 	s.cred = cred
 	pw := filepath.Join(s.Dir, "pwfile")
 	if err := os.WriteFile(pw, []byte(Password+"\n"), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	// scram for TCP, so that tests can also see a wrong password refused.
 	out, err := s.run("initdb", "-D", s.data, "-U", User, "--pwfile", pw, "-E", "UTF8", "--no-locale",
 		"--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions")
-	if err != nil {
-		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
-	}
 	os.Remove(pw)
+	if err != nil {
+		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s.Addr = l.Addr().String()
 	l.Close()
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
+	return s, s.start()
 }
 
 // prepareOwner returns the credentials the server runs with (nil: ours)
@@ -162,8 +211,11 @@ func (s *Server) prepareOwner() (*syscall.Credential, error) {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	// t.TempDir() and its parent are 0700 root: let the owner pass through.
+	// Temporary directories are 0700 root: let the owner pass through.
 	for _, p := range []string{filepath.Dir(s.Dir), s.Dir} {
+		if p == os.TempDir() {
+			continue
+		}
 		if err := os.Chmod(p, 0o711); err != nil {
 			return nil, err
 		}
@@ -186,9 +238,16 @@ func (s *Server) run(name string, args ...string) ([]byte, error) {
 	return s.command(name, args...).CombinedOutput()
 }
 
-// Start (re)starts the server and returns once it accepts connections.
-func (s *Server) Start() {
-	s.t.Helper()
+// Start (re)starts a stopped or killed server and returns once it accepts
+// connections.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+}
+
+func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
 	args := []string{"-D", s.data, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
 		"-c", "max_connections=300", "-c", "shared_buffers=64MB", "-c", "log_min_messages=warning", "-c", "TimeZone=UTC"}
@@ -204,29 +263,29 @@ func (s *Server) Start() {
 	cmd := s.command("postgres", args...)
 	out, err := os.OpenFile(filepath.Join(s.Dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("pgtest: start postgres: %v", err)
+		return fmt.Errorf("start postgres: %v", err)
 	}
 	s.cmd, s.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { cmd.Wait(); close(done) }(s.done)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if s.ready() {
-			return
+			return nil
 		}
 		select {
 		case <-s.done:
 			s.cmd = nil
-			s.t.Fatalf("pgtest: postgres exited:\n%s", s.Log())
+			return fmt.Errorf("postgres exited:\n%s", s.Log())
 		default:
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			s.t.Fatalf("pgtest: postgres did not answer on %s:\n%s", s.Addr, s.Log())
+			return fmt.Errorf("postgres did not answer on %s:\n%s", s.Addr, s.Log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
