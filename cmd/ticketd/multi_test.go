@@ -42,6 +42,7 @@ type cluster struct {
 	t     *testing.T
 	dsn   string
 	nodes []*node
+	conn  *pgx.Conn
 }
 
 func startCluster(t *testing.T, n int, hang ...int) *cluster {
@@ -183,15 +184,18 @@ func (k *collector) doubled() string {
 	return ""
 }
 
-// db opens a connection to the cluster's database.
+// db is the test's own connection to the cluster's database.
 func (c *cluster) db() *pgx.Conn {
 	c.t.Helper()
-	conn, err := pgx.Connect(context.Background(), c.dsn)
-	if err != nil {
-		c.t.Fatal(err)
+	if c.conn == nil {
+		conn, err := pgx.Connect(context.Background(), c.dsn)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.t.Cleanup(func() { conn.Close(context.Background()) })
+		c.conn = conn
 	}
-	c.t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return c.conn
 }
 
 func (c *cluster) count(q string, args ...any) int {
@@ -292,4 +296,212 @@ func waitLong(t *testing.T, what string, limit time.Duration, cond func() bool) 
 		time.Sleep(50 * time.Millisecond)
 	}
 	return time.Since(start)
+}
+
+// header reads one header field of a sent mail.
+func header(t *testing.T, m *daemontest.Mail, key string) string {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(string(m.Data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg.Header.Get(key)
+}
+
+func addrOf(t *testing.T, field string) string {
+	t.Helper()
+	a, err := mail.ParseAddress(field)
+	if err != nil {
+		t.Fatalf("address %q: %v", field, err)
+	}
+	return a.Address
+}
+
+// answer has ana reply to the notification she got, through node k.
+func (c *cluster) answer(k *collector, nd *node, note *daemontest.Mail, text string) {
+	c.t.Helper()
+	to := addrOf(c.t, header(c.t, note, "Reply-To"))
+	raw := fmt.Sprintf("From: Ana Pérez <ana@example.com>\r\nTo: %s\r\nSubject: Re: %s\r\nIn-Reply-To: %s\r\n\r\n%s\r\n",
+		to, header(c.t, note, "Subject"), header(c.t, note, "Message-Id"), text)
+	if err := daemontest.SendSMTP(nd.addr, "ana@example.com", []string{to}, raw); err != nil {
+		c.t.Fatalf("agent answer through %s: %v", nd.name, err)
+	}
+}
+
+// An agent answers through another process than the one that took the
+// customer's mail, and the customer's reply to that answer goes through a
+// third: every process issues and accepts the same reply addresses.
+func TestClusterAgentAnswersThroughAnotherProcess(t *testing.T) {
+	c := startCluster(t, 3)
+	k := c.collector()
+	if err := daemontest.SendSMTP(c.nodes[0].addr, "carla@cliente.example", []string{"soporte@example.com"},
+		"From: Carla Ruiz <carla@cliente.example>\r\nTo: soporte@example.com\r\nSubject: No puedo entrar\r\nMessage-ID: <c1@cliente.example>\r\n\r\nHola, no puedo entrar.\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitLong(t, "the notification to ana", 30*time.Second, func() bool { k.poll(); return len(k.to("ana@example.com")) == 1 })
+	c.answer(k, c.nodes[1], k.to("ana@example.com")[0], "Hola Carla, ya está restablecida.")
+	waitLong(t, "the answer to carla", 30*time.Second, func() bool { k.poll(); return len(k.to("carla@cliente.example")) == 2 })
+	relay := k.to("carla@cliente.example")[1]
+	if !strings.Contains(string(relay.Data), "ya est") || !strings.Contains(header(t, relay, "From"), "soporte@example.com") {
+		t.Fatalf("relayed answer:\n%s", relay.Data)
+	}
+	show := func() string {
+		r := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", c.nodes[2].cfg)
+		if r.code != 0 {
+			t.Fatalf("tickets show: %d %s", r.code, r.stderr)
+		}
+		return r.stdout
+	}
+	if out := show(); !strings.Contains(out, `"status": "pendiente"`) || !strings.Contains(out, `"assignee": "ana@example.com"`) {
+		t.Fatalf("after the agent's answer through node1:\n%s", out)
+	}
+	// Carla answers the relayed mail through node2; ana, the assignee, hears of it.
+	to := addrOf(t, header(t, relay, "Reply-To"))
+	if err := daemontest.SendSMTP(c.nodes[2].addr, "carla@cliente.example", []string{to},
+		fmt.Sprintf("From: Carla Ruiz <carla@cliente.example>\r\nTo: %s\r\nSubject: Re: %s\r\nIn-Reply-To: %s\r\n\r\nSigue sin funcionar.\r\n",
+			to, header(t, relay, "Subject"), header(t, relay, "Message-Id"))); err != nil {
+		t.Fatal(err)
+	}
+	waitLong(t, "the reopened notice to ana", 30*time.Second, func() bool { k.poll(); return len(k.to("ana@example.com")) == 2 })
+	if out := show(); !strings.Contains(out, `"status": "abierto"`) || strings.Count(out, `"author": "customer"`) != 2 {
+		t.Fatalf("after carla's reply through node2:\n%s", out)
+	}
+	if len(k.to("luis@example.com")) != 1 {
+		t.Errorf("luis got %d mails, want only the first notification", len(k.to("luis@example.com")))
+	}
+	if d := k.doubled(); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// Two sweeps at the same moment, from two processes' configs, remind each
+// pending ticket once.
+func TestClusterConcurrentSweeps(t *testing.T) {
+	c := startCluster(t, 2)
+	k := c.collector()
+	const tickets = 6
+	c.sendAround(0, tickets, nil)
+	waitLong(t, "the notifications", 30*time.Second, func() bool { k.poll(); return len(k.to("ana@example.com")) == tickets })
+	for i, note := range k.to("ana@example.com") {
+		c.answer(k, c.nodes[i%2], note, "Hola, ¿le funciona ya?")
+	}
+	waitLong(t, "the answers", 30*time.Second, func() bool {
+		return c.count(`SELECT COUNT(*) FROM tickets WHERE status = 'pendiente'`) == tickets
+	})
+	// Reminders are due 23 days after the answer (30-day close, 7 days before).
+	when := time.Now().UTC().Add(24 * 24 * time.Hour).Format(time.RFC3339)
+	type out struct {
+		stdout string
+		err    error
+	}
+	outs := make([]out, 2)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(ticketdBinary(t), "sweep", "--now", when, "-config", c.nodes[i].cfg)
+			b, err := cmd.Output()
+			outs[i] = out{string(b), err}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for i, o := range outs {
+		if o.err != nil {
+			t.Fatalf("sweep %d: %v", i, o.err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(o.stdout), "\n") {
+			if strings.HasSuffix(line, " reminder") {
+				seen[line]++
+			}
+		}
+	}
+	if len(seen) != tickets {
+		t.Fatalf("the two sweeps reminded %d tickets, want %d:\n%+v", len(seen), tickets, outs)
+	}
+	for line, n := range seen {
+		if n != 1 {
+			t.Errorf("%s printed by %d sweeps", line, n)
+		}
+	}
+	if got := c.count(`SELECT COUNT(*) FROM events WHERE type = 'reminder'`); got != tickets {
+		t.Errorf("%d reminder events, want %d", got, tickets)
+	}
+	// The reminder mails (queued due at once) go out once each.
+	waitLong(t, "the reminders", 30*time.Second, func() bool {
+		return c.count(`SELECT COUNT(*) FROM outbox WHERE kind = 'reminder' AND state = 'sent'`) == tickets
+	})
+	k.poll()
+	for i := range tickets {
+		sender, _ := customerMail(i)
+		if got := len(k.to(sender)); got != 3 { // acknowledgement, answer, reminder
+			t.Errorf("%s got %d mails, want 3", sender, got)
+		}
+	}
+	if d := k.doubled(); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// A process is killed (SIGKILL) under load while it holds outgoing mail,
+// its smarthost hanging: every mail another server was told 250 for has
+// its ticket, every outgoing mail goes out exactly once, and what the dead
+// process held goes out within about a minute (a lease of 30 s).
+func TestClusterSurvivesKill(t *testing.T) {
+	c := startCluster(t, 3, 2)
+	victim := c.nodes[2]
+	k := c.collector()
+	// Mail the victim takes: its worker claims the rows and hangs on its smarthost.
+	const held = 4
+	for i := range held {
+		sender, raw := customerMail(i)
+		if err := daemontest.SendSMTP(victim.addr, sender, []string{"soporte@example.com"}, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The others may take some of the victim's rows before it claims them;
+	// wait until what is left is claimed (leased) and not sent.
+	var claimed int
+	waitLong(t, "the victim to hold claimed rows", 30*time.Second, func() bool {
+		k.poll()
+		queued := c.count(`SELECT COUNT(*) FROM outbox WHERE state = 'queued'`)
+		claimed = c.count(`SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND next_at > now()`)
+		return queued > 0 && queued == claimed && len(k.all)+queued == 3*held
+	})
+	t.Logf("the victim holds %d outgoing mails", claimed)
+	// Load on every process; the victim dies in the middle of it.
+	var dead sync.Map
+	alive := func(i int) bool { _, d := dead.Load(i); return !d }
+	const total = 60
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		c.sendAround(held, total, alive)
+	}()
+	waitLong(t, "load on the victim", 30*time.Second, func() bool {
+		return c.count(`SELECT COUNT(*) FROM tickets`) >= held+total/4
+	})
+	dead.Store(2, true)
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	<-victim.done
+	killed := time.Now()
+	<-loadDone
+	waitLong(t, "every mail out after the kill", 120*time.Second, func() bool {
+		k.poll()
+		return c.count(`SELECT COUNT(*) FROM outbox WHERE state <> 'sent'`) == 0 && len(k.all) == c.count(`SELECT COUNT(*) FROM outbox`)
+	})
+	t.Logf("all mail out %v after the kill", time.Since(killed).Round(time.Second))
+	if d := k.doubled(); d != "" {
+		t.Fatal(d)
+	}
+	if got := c.count(`SELECT COUNT(*) FROM tickets`); got != total {
+		t.Errorf("%d tickets, want %d (one per customer mail)", got, total)
+	}
+	for i := range total {
+		sender, _ := customerMail(i)
+		if got := len(k.to(sender)); got != 1 {
+			t.Errorf("%s got %d acknowledgements, want 1", sender, got)
+		}
+	}
 }
