@@ -145,6 +145,19 @@ func Start(t testing.TB, cfgText string) *Env {
 // (nil: warnings and errors go to the test's log).
 func StartLogged(t testing.TB, cfgText string, w io.Writer) *Env {
 	t.Helper()
+	return start(t, cfgText, w, nil)
+}
+
+// StartStore is Start on the given store instead of the engine the
+// environment selects (benchmarks that compare engines, several daemons
+// on one database).
+func StartStore(t testing.TB, cfgText string, st config.Store) *Env {
+	t.Helper()
+	return start(t, cfgText, nil, &st)
+}
+
+func start(t testing.TB, cfgText string, w io.Writer, st *config.Store) *Env {
+	t.Helper()
 	dir := t.TempDir()
 	if cfgText == "" {
 		cfgText = BaseConfig(dir)
@@ -157,7 +170,11 @@ func StartLogged(t testing.TB, cfgText string, w io.Writer) *Env {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	UseEngine(t, cfg)
+	if st != nil {
+		cfg.Store = *st
+	} else {
+		UseEngine(t, cfg)
+	}
 	e := &Env{T: t, Dir: dir, Config: cfg, Clock: NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))}
 	e.Sink = NewSink(t)
 	cfg.Outbound.Transport = "smtp"

@@ -1,12 +1,15 @@
 // Package postgres is the PostgreSQL engine of ticketd's store, for
 // installations where several ticketd processes share one database.
 //
-// Every Update is one SERIALIZABLE transaction on a pooled connection:
-// PostgreSQL itself orders the work of every process, and a transaction
-// that lost a race (serialization failure, deadlock) is run again from
-// the start, as the ticketd.Store contract allows. Update returns only
+// Every Update is one REPEATABLE READ transaction on a pooled connection.
+// Two processes that change the same row at once (a ticket, an outbox
+// claim) cannot both win: the second is aborted with a serialization
+// failure, and Update runs its fn again from the start, on a fresh
+// snapshot, as the ticketd.Store contract allows. (SERIALIZABLE was tried
+// first: its predicate locks made concurrent new tickets abort each other
+// so often that ingest at 16 connections failed.) Update returns only
 // after the commit, which PostgreSQL (synchronous_commit on, the default)
-// makes durable before it answers. Concurrent commits are flushed together
+// makes durable before it answers; concurrent commits are flushed together
 // by the server, so there is no group commit of our own.
 package postgres
 
@@ -40,7 +43,7 @@ type Options struct {
 	// MaxConns bounds the pool (default 16).
 	MaxConns int32
 	// Retries is how often Update runs fn again after a serialization
-	// failure (default 20).
+	// failure or a deadlock (default 20).
 	Retries int
 }
 
@@ -192,13 +195,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-// Update runs fn in a serializable transaction and returns after the
-// commit. A transaction that PostgreSQL aborted to keep the processes'
-// work serializable runs again, after a short random pause.
+// Update runs fn in a REPEATABLE READ transaction and returns after the
+// commit. A transaction that PostgreSQL aborted because another one
+// changed the same rows first (or a deadlock) runs again, after a short
+// random pause.
 func (s *Store) Update(ctx context.Context, fn func(ticketd.Tx) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
+		err = s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, fn)
 		if err == nil || !retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			break
 		}

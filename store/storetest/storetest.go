@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Search", testSearch},
 		{"FailedUpdateLeavesNoTrace", testFailedUpdateLeavesNoTrace},
 		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"NoLostUpdates", testNoLostUpdates},
 		{"PanicIsAnError", testPanicIsAnError},
 		{"CommittedSurvivesReopen", testCommittedSurvivesReopen},
 		{"SharedKeyAndTurns", testShared},
@@ -696,6 +697,53 @@ func testConcurrentUpdates(t *testing.T, open Opener) {
 			}
 			if len(evs) != 1 {
 				t.Fatalf("ticket %d has %d events", tk.Number, len(evs))
+			}
+		}
+		return nil
+	})
+}
+
+// Callers that read and change the same ticket at the same moment (two
+// processes answering one ticket) each see the other's change: none is lost.
+func testNoLostUpdates(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "race", "c@x.example")
+		number = tk.Number
+		return err
+	})
+	const writers = 10
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(context.Background(), func(tx ticketd.Tx) error {
+				tk, err := tx.TicketByNumber(number)
+				if err != nil {
+					return err
+				}
+				tk.Subject += fmt.Sprintf(" %d", i)
+				return tx.SaveTicket(tk)
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		tk, err := tx.TicketByNumber(number)
+		if err != nil {
+			return err
+		}
+		for i := range writers {
+			if !slices.Contains(strings.Fields(tk.Subject), fmt.Sprint(i)) {
+				t.Errorf("writer %d's change was lost: subject %q", i, tk.Subject)
 			}
 		}
 		return nil
