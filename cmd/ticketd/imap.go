@@ -46,3 +46,4 @@ func checkIMAP(ctx context.Context, w io.Writer, cfg *config.Config) bool {
 	}
 	return ok
 }
+

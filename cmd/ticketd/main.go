@@ -168,7 +168,7 @@ func init() {
 
 func runCheckConfig(env *cmdEnv, args []string) int {
 	f := newFlags(env, "check-config")
-	connect := f.Bool("connect", false, "also log in to each [[imap]] server and open its folder")
+	connect := f.Bool("connect", false, "also connect to the PostgreSQL store and log in to each [[imap]] server and open its folder")
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -178,8 +178,11 @@ func runCheckConfig(env *cmdEnv, args []string) int {
 		return exitConfig
 	}
 	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())
-	if *connect && !checkIMAP(context.Background(), env.stdout, cfg) {
-		return exitFailure
+	if *connect {
+		storeOK := checkStore(context.Background(), env.stdout, cfg)
+		if imapOK := checkIMAP(context.Background(), env.stdout, cfg); !storeOK || !imapOK {
+			return exitFailure
+		}
 	}
 	return exitOK
 }
