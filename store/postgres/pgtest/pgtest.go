@@ -54,7 +54,8 @@ type Server struct {
 // Options tune Start.
 type Options struct {
 	// Durable keeps fsync on, as in production (benchmarks); tests run
-	// with fsync off, which changes nothing they can observe.
+	// with fsync off, which changes nothing they can observe short of a
+	// machine crash.
 	Durable bool
 	// Settings are extra "-c name=value" server settings.
 	Settings map[string]string
@@ -252,7 +253,10 @@ func (s *Server) start() error {
 	args := []string{"-D", s.data, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
 		"-c", "max_connections=300", "-c", "shared_buffers=64MB", "-c", "log_min_messages=warning", "-c", "TimeZone=UTC"}
 	if !s.opts.Durable {
-		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+		// No flush to disk, but every commit is written out before it is
+		// acknowledged (synchronous_commit stays on): a killed server (Kill)
+		// loses nothing, only a machine crash would.
+		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
 	}
 	for k, v := range s.opts.Settings {
 		args = append(args, "-c", k+"="+v)
@@ -319,14 +323,26 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Kill ends the server as a crash would (SIGKILL); Start brings it back.
+// Kill ends the server as a crash would (SIGKILL to the postmaster and
+// every backend); Start brings it back.
 func (s *Server) Kill() {
 	if s.cmd == nil {
 		return
 	}
+	// Each backend is a session of its own (PostgreSQL calls setsid), so
+	// the process group does not reach them: find them by parent.
+	kids := children(s.cmd.Process.Pid)
 	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	for _, pid := range kids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 	<-s.done
 	s.cmd = nil
+	// A new postmaster refuses to start while a backend is still attached
+	// to the old one's shared memory.
+	for i := 0; i < 500 && anyAlive(kids); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Log returns what the server logged.
