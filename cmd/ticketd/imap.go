@@ -46,4 +46,3 @@ func checkIMAP(ctx context.Context, w io.Writer, cfg *config.Config) bool {
 	}
 	return ok
 }
-
