@@ -7,6 +7,7 @@ import (
 	"github.com/ticketd/ticketd"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ticketd/ticketd/threading"
@@ -27,17 +28,21 @@ type Worker struct {
 	Poll time.Duration
 	// Concurrency is how many mails are delivered at once (default 4).
 	Concurrency int
+	// Lease is how long a claimed row is this worker's (default 30 s), and
+	// RenewEvery how often the lease is renewed while the row is being
+	// sent (default 10 s). Tests shorten them.
+	Lease, RenewEvery time.Duration
 
 	wake chan struct{}
 }
 
-// lease is how long a claimed row is ours before another sender may take
-// it: short, so that the rows of a process that died go out within about
-// a minute, and renewed every renewEvery while the row is being sent, so
-// that a slow smarthost does not make two processes send the same mail.
+// A claimed row is ours for a lease before another sender may take it:
+// short, so that the rows of a process that died go out within about a
+// minute, and renewed while the row is being sent, so that a slow
+// smarthost does not make two processes send the same mail.
 const (
-	lease      = 30 * time.Second
-	renewEvery = 10 * time.Second
+	defaultLease      = 30 * time.Second
+	defaultRenewEvery = 10 * time.Second
 )
 
 func (w *Worker) init() {
@@ -58,6 +63,12 @@ func (w *Worker) init() {
 	}
 	if w.Concurrency <= 0 {
 		w.Concurrency = 4
+	}
+	if w.Lease <= 0 {
+		w.Lease = defaultLease
+	}
+	if w.RenewEvery <= 0 {
+		w.RenewEvery = defaultRenewEvery
 	}
 }
 
@@ -163,7 +174,7 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 	var claimed bool
 	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
 		var err error
-		claimed, err = tx.Claim(o.ID, now, now.Add(lease))
+		claimed, err = tx.Claim(o.ID, now, now.Add(w.Lease))
 		return err
 	})
 	if err != nil || !claimed {
@@ -172,12 +183,13 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 	// Hold the lease while composing and sending; if it is lost (this
 	// process stalled longer than a lease and another took the row over),
 	// stop sending: the other sender has it.
-	held := now.Add(lease)
+	held := now.Add(w.Lease)
 	sendCtx, stopSend := context.WithCancel(ctx)
+	var lost atomic.Bool
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(renewEvery)
+		t := time.NewTicker(w.RenewEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -185,7 +197,7 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 				return
 			case <-t.C:
 			}
-			until := w.Now().Add(lease)
+			until := w.Now().Add(w.Lease)
 			var ok bool
 			err := w.Store.Update(sendCtx, func(tx ticketd.Tx) error {
 				var err error
@@ -197,6 +209,7 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 				w.Log.Warn("outbox lease not renewed", "row", o.ID, "err", err)
 			case err == nil && !ok:
 				w.Log.Warn("outbox lease lost to another sender; stopping this delivery", "row", o.ID)
+				lost.Store(true)
 				stopSend()
 				return
 			case err == nil:
@@ -219,6 +232,10 @@ func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error)
 	sendErr := composeErr
 	if sendErr == nil {
 		sendErr = w.Transport.Send(ctx, o.ID, m)
+	}
+	if lost.Load() {
+		// The row is another sender's now: record nothing.
+		return false, nil
 	}
 	now = w.Now()
 	if sendErr == nil {
