@@ -54,20 +54,24 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 	if query := tsQuery(text); query != "" {
 		// The best message of each ticket, best tickets first; the status
 		// filter is applied in SQL so that a limit counts matching tickets.
-		// The snippet is computed for the rows returned only.
+		// Only ids and ranks go through the sorts; the texts are read, and
+		// the snippets made, for the rows returned only.
 		rows, err := t.query(`
-			WITH m AS (
-				SELECT m.id, m.ticket, m.subject, m.new_text, ts_rank(m.search, q) AS rank
-				FROM messages m, to_tsquery('ticketd_search', $1) q
-				WHERE m.search @@ q),
+			WITH q AS (SELECT to_tsquery('ticketd_search', $1) AS q),
+			m AS (
+				SELECT m.id, m.ticket, ts_rank(m.search, q.q) AS rank
+				FROM messages m, q
+				WHERE m.search @@ to_tsquery('ticketd_search', $1) -- a constant: the GIN index
+				  AND ($2 = '' OR EXISTS (SELECT 1 FROM tickets tk WHERE tk.number = m.ticket AND tk.status = $2))),
 			best AS (
-				SELECT DISTINCT ON (m.ticket) m.* FROM m JOIN tickets tk ON tk.number = m.ticket
-				WHERE $2 = '' OR tk.status = $2
-				ORDER BY m.ticket, m.rank DESC, m.id)
-			SELECT b.ticket, b.rank,
-				ts_headline('ticketd_search', b.subject || ' ' || b.new_text, to_tsquery('ticketd_search', $1),
+				SELECT DISTINCT ON (ticket) id, ticket, rank FROM m ORDER BY ticket, rank DESC, id),
+			top AS (
+				SELECT id, ticket, rank FROM best ORDER BY rank DESC, ticket DESC LIMIT $3)
+			SELECT top.ticket, top.rank,
+				ts_headline('ticketd_search', msg.subject || ' ' || msg.new_text, q.q,
 					'StartSel=[, StopSel=], MaxWords=12, MinWords=4, ShortWord=1, MaxFragments=1, FragmentDelimiter=…')
-			FROM best b ORDER BY b.rank DESC, b.ticket DESC LIMIT $3`, query, string(q.Status), q.Limit)
+			FROM top JOIN messages msg ON msg.id = top.id, q
+			ORDER BY top.rank DESC, top.ticket DESC`, query, string(q.Status), q.Limit)
 		if err != nil {
 			return nil, wrapErr("search text", err)
 		}
@@ -93,29 +97,64 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 		if err := rows.Err(); err != nil {
 			return nil, wrapErr("search text", err)
 		}
+		nums := make([]int64, 0, len(found))
 		for _, r := range found {
-			if seen[r.ticket] {
-				continue
+			if !seen[r.ticket] {
+				nums = append(nums, r.ticket)
 			}
-			tk, err := t.TicketByNumber(r.ticket)
-			if err != nil {
-				return nil, err
+		}
+		byNum, err := t.ticketsByNumber(nums)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range found {
+			if tk := byNum[r.ticket]; tk != nil {
+				add(tk, "text", r.snippet, r.rank)
 			}
-			add(tk, "text", r.snippet, r.rank)
 		}
 	}
 	return hits, nil
 }
 
 // tsQuery turns what a user typed into a tsquery: every word must appear
-// (as a prefix, so "factura" finds "facturas"). Each word is quoted as a
-// literal, so query syntax in the input is never interpreted.
+// (as a prefix, so "factura" finds "facturas"). Words are split as on
+// SQLite (an address stays one word) and each is quoted as a literal, so
+// query syntax in the input is never interpreted.
 func tsQuery(s string) string {
 	var terms []string
-	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !isWordRune(r) }) {
-		terms = append(terms, "'"+strings.ReplaceAll(w, "'", "''")+"':*")
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool {
+		return !(r == '@' || r == '.' || r == '-' || r == '_' || isWordRune(r))
+	}) {
+		w = strings.Trim(w, ".-_@")
+		if w == "" {
+			continue
+		}
+		terms = append(terms, "'"+w+"':*")
 	}
 	return strings.Join(terms, " & ")
+}
+
+// ticketsByNumber reads many tickets, with their tags, in two queries.
+func (t *Tx) ticketsByNumber(nums []int64) (map[int64]*ticketd.Ticket, error) {
+	out := map[int64]*ticketd.Ticket{}
+	if len(nums) == 0 {
+		return out, nil
+	}
+	rows, err := t.query(`SELECT `+ticketCols+` FROM tickets WHERE number = ANY($1)`, nums)
+	if err != nil {
+		return nil, wrapErr("search tickets", err)
+	}
+	tks, err := scanTickets(rows)
+	if err != nil {
+		return nil, wrapErr("search tickets", err)
+	}
+	if err := t.fillTags(tks); err != nil {
+		return nil, err
+	}
+	for _, tk := range tks {
+		out[tk.Number] = tk
+	}
+	return out, nil
 }
 
 func isWordRune(r rune) bool {

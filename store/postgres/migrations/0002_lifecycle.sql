@@ -9,11 +9,13 @@ CREATE INDEX tickets_close_due ON tickets(lower(mailbox), reminder_sent_at)
 -- Search for agents: words in messages' subjects and new text (quotes cut),
 -- accents ignored (the unaccent dictionary of postgresql-contrib, as a
 -- filter in front of the simple dictionary: no stemming, like SQLite's
--- unicode61 tokenizer).
+-- unicode61 tokenizer). Addresses and host names are words too, so that
+-- an address quoted in a message is found.
 CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE TEXT SEARCH CONFIGURATION ticketd_search (COPY = pg_catalog.simple);
 ALTER TEXT SEARCH CONFIGURATION ticketd_search
-	ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword, hword_part, hword_asciipart, hword_numpart
+	ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword, hword_part, hword_asciipart, hword_numpart,
+		email, host
 	WITH unaccent, simple;
 
 -- Indexing runs in the background, in batches, off the path of the 250
