@@ -213,9 +213,10 @@ func customerMail(i int) (from, raw string) {
 	return from, raw
 }
 
-// sendAround delivers mail i to node i mod n, as a load balancer would;
-// a node that fails the delivery is skipped for the next one, as an MTA
-// tries its next MX. It returns how many mails were accepted.
+// sendAround delivers mails [from, to), mail i to node i mod n, as a load
+// balancer would; when a node fails a delivery (or alive says it is gone)
+// the next one is tried, as an MTA tries its next MX. A mail no node
+// accepted fails the test.
 func (c *cluster) sendAround(from, to int, alive func(int) bool) {
 	c.t.Helper()
 	var wg sync.WaitGroup
