@@ -190,8 +190,8 @@ func TestPostgresUnavailable(t *testing.T) {
 
 	srv.Stop()
 	r := runBin(t, mail, nil, "inject", "-config", cfg, "-to", "soporte@example.com")
-	if r.code != 75 {
-		t.Fatalf("inject with the database down: exit %d, stderr %q; want 75", r.code, r.stderr)
+	if r.code != 75 || !strings.Contains(r.stderr, "database unavailable") {
+		t.Fatalf("inject with the database down: exit %d, stderr %q; want 75, saying the database is unavailable", r.code, r.stderr)
 	}
 	// serve waits for the database before it listens.
 	cmd := exec.Command(ticketdBinary(t), "serve", "-config", cfg)

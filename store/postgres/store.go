@@ -256,15 +256,16 @@ func retryable(err error) bool {
 // (no connection, a connection lost): the caller answers "try again later".
 var ErrUnavailable = errors.New("store: database unavailable")
 
-// wrapErr adds context. A database that cannot be reached wraps
-// ticketd.ErrBusy: for the caller it is the same "try again later".
+// wrapErr adds context, and marks errors that mean the database could not
+// be reached with ErrUnavailable. Every error of a write is a temporary
+// failure for intake (451, exit 75); the mark lets logs and messages say why.
 func wrapErr(what string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || isConnErr(err) {
-		return fmt.Errorf("store: %s: %w (%w: %v)", what, ticketd.ErrBusy, ErrUnavailable, err)
+		return fmt.Errorf("store: %s: %w: %w", what, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }
