@@ -171,8 +171,16 @@ func (t *Tx) Attachment(id int64) (*ticketd.Attachment, error) {
 	return &as[0], nil
 }
 
-// MessagesByMessageID finds stored messages carrying a Message-ID (at most 20).
+// MessagesByMessageID finds stored messages carrying a Message-ID (at most
+// 20). In a write transaction it first takes a lock on the Message-ID
+// until the commit: a second delivery of the same mail, on any process,
+// waits for the first one's outcome and then finds its copy.
 func (t *Tx) MessagesByMessageID(id string) ([]ticketd.MessageRef, error) {
+	if t.write && id != "" {
+		if _, err := t.exec("lock message id", `SELECT pg_advisory_xact_lock($1, hashtext($2))`, msgIDLockSpace, id); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := t.query(`SELECT m.ticket, m.id, m.from_addr, m.participants, COALESCE(r.sha256,'') FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id
 		 WHERE m.message_id = $1 ORDER BY m.id LIMIT 20`, id)
 	if err != nil {
@@ -237,3 +245,7 @@ func (t *Tx) LastCustomerMessage(ticket int64) (int64, error) {
 	}
 	return id, nil
 }
+
+// msgIDLockSpace is the first key of the Message-ID locks ("tick"),
+// apart from Exclusive's single-key locks.
+const msgIDLockSpace int32 = 0x7469636b

@@ -1,13 +1,21 @@
 // Package postgres is the PostgreSQL engine of ticketd's store, for
 // installations where several ticketd processes share one database.
 //
-// Every Update is one REPEATABLE READ transaction on a pooled connection.
-// Two processes that change the same row at once (a ticket, an outbox
-// claim) cannot both win: the second is aborted with a serialization
-// failure, and Update runs its fn again from the start, on a fresh
-// snapshot, as the ticketd.Store contract allows. (SERIALIZABLE was tried
-// first: its predicate locks made concurrent new tickets abort each other
-// so often that ingest at 16 connections failed.) Update returns only
+// Every Update is one READ COMMITTED transaction on a pooled connection,
+// with explicit locks where processes must take turns: a ticket read in a
+// write transaction is locked (FOR UPDATE) until the commit, so two
+// processes that change one ticket at once do it one after the other, the
+// second on the first's result; a Message-ID looked up in a write
+// transaction is locked too (a transaction-scoped advisory lock), so a
+// mail delivered again while its first delivery is still committing (a
+// sender that lost the 250 and retried on another process) waits, and is
+// then seen to be a duplicate. Outbox claims skip rows another process is
+// claiming (SKIP LOCKED). A transaction that deadlocks (or fails to
+// serialize) runs again from the start, as the ticketd.Store contract
+// allows. (SERIALIZABLE was tried first: its predicate locks made
+// concurrent new tickets abort each other so often that ingest at 16
+// connections failed; REPEATABLE READ next: its snapshot, taken before a
+// lock wait, hid the commit that was waited for.) Update returns only
 // after the commit, which PostgreSQL (synchronous_commit on, the default)
 // makes durable before it answers; concurrent commits are flushed together
 // by the server, so there is no group commit of our own.
@@ -195,14 +203,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-// Update runs fn in a REPEATABLE READ transaction and returns after the
-// commit. A transaction that PostgreSQL aborted because another one
-// changed the same rows first (or a deadlock) runs again, after a short
-// random pause.
+// Update runs fn in a READ COMMITTED transaction (see the package
+// comment for its locks) and returns after the commit. A transaction that
+// PostgreSQL aborted (a deadlock, a serialization failure) runs again,
+// after a short random pause.
 func (s *Store) Update(ctx context.Context, fn func(ticketd.Tx) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, fn)
+		err = s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn, true)
 		if err == nil || !retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			break
 		}
@@ -218,10 +226,10 @@ func (s *Store) Update(ctx context.Context, fn func(ticketd.Tx) error) error {
 // View runs fn in a read-only transaction. REPEATABLE READ: fn sees one
 // snapshot of the database, as on SQLite.
 func (s *Store) View(ctx context.Context, fn func(ticketd.Tx) error) error {
-	return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn, false)
 }
 
-func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(ticketd.Tx) error) (err error) {
+func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(ticketd.Tx) error, write bool) (err error) {
 	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return wrapErr("begin", err)
@@ -234,7 +242,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(ticketd.Tx)
 			tx.Rollback(context.Background())
 		}
 	}()
-	if err := fn(&Tx{tx: tx, ctx: ctx}); err != nil {
+	if err := fn(&Tx{tx: tx, ctx: ctx, write: write}); err != nil {
 		return err
 	}
 	// The commit must not be cut short by the caller's context: its
@@ -277,8 +285,9 @@ func isConnErr(err error) bool {
 
 // Tx is one caller's view of a transaction.
 type Tx struct {
-	tx  pgx.Tx
-	ctx context.Context
+	tx    pgx.Tx
+	ctx   context.Context
+	write bool // an Update: rows read to be changed are locked
 }
 
 func (t *Tx) exec(what, q string, args ...any) (pgconn.CommandTag, error) {

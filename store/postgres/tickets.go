@@ -28,8 +28,15 @@ func scanTicket(row scanner) (*ticketd.Ticket, error) {
 	return tk, nil
 }
 
+// oneTicket reads one ticket; in a write transaction it is locked until
+// the commit, so that what the caller decides from it still holds when it
+// writes (another process's change waits, or is waited for).
 func (t *Tx) oneTicket(what, where string, arg any) (*ticketd.Ticket, error) {
-	tk, err := scanTicket(t.queryRow(`SELECT `+ticketCols+` FROM tickets WHERE `+where, arg))
+	q := `SELECT ` + ticketCols + ` FROM tickets WHERE ` + where
+	if t.write {
+		q += ` FOR UPDATE`
+	}
+	tk, err := scanTicket(t.queryRow(q, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ticketd.ErrNotFound
 	}

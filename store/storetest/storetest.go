@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"FailedUpdateLeavesNoTrace", testFailedUpdateLeavesNoTrace},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"NoLostUpdates", testNoLostUpdates},
+		{"SameMailAtOnceStoredOnce", testSameMailAtOnce},
 		{"PanicIsAnError", testPanicIsAnError},
 		{"CommittedSurvivesReopen", testCommittedSurvivesReopen},
 		{"SharedKeyAndTurns", testShared},
@@ -747,6 +748,63 @@ func testNoLostUpdates(t *testing.T, open Opener) {
 			}
 		}
 		return nil
+	})
+}
+
+// The same mail delivered by several callers at the same moment (a sender
+// that lost a 250 and retried through another process while the first
+// delivery was still committing) is stored once: a caller that looks its
+// Message-ID up in a write transaction sees every copy committed before.
+func testSameMailAtOnce(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "dup", "c@x.example")
+		number = tk.Number
+		return err
+	})
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	// Each caller, having looked, waits (up to 100 ms) for the others to
+	// have looked too before it writes: the widest window for a race.
+	var looked sync.WaitGroup
+	looked.Add(len(errs))
+	allLooked := make(chan struct{})
+	go func() { looked.Wait(); close(allLooked) }()
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := true
+			errs[i] = s.Update(context.Background(), func(tx ticketd.Tx) error {
+				refs, err := tx.MessagesByMessageID("once@x.example")
+				if first {
+					first = false
+					looked.Done()
+				}
+				select {
+				case <-allLooked:
+				case <-time.After(100 * time.Millisecond):
+				}
+				if err != nil || len(refs) > 0 {
+					return err
+				}
+				return tx.InsertMessage(&ticketd.Message{Ticket: number, Author: ticketd.AuthorCustomer, MessageID: "once@x.example", CreatedAt: t0})
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		refs, err := tx.MessagesByMessageID("once@x.example")
+		if err == nil && len(refs) != 1 {
+			t.Errorf("the mail was stored %d times", len(refs))
+		}
+		return err
 	})
 }
 
