@@ -29,6 +29,20 @@ type Store interface {
 	Close() error
 }
 
+// Shared is kept by engines that several processes share (PostgreSQL),
+// where what a single process keeps beside its database (the reply-address
+// key in data_dir) and what it does alone (a scheduler pass) must be
+// shared or taken in turns through the database.
+type Shared interface {
+	// ReplyKey returns the key that signs reply addresses, storing fresh
+	// as that key when the database has none yet: every process gets the
+	// key of the first.
+	ReplyKey(ctx context.Context, fresh []byte) ([]byte, error)
+	// Exclusive runs fn while no other process on the database runs fn
+	// under the same name, waiting for its turn until ctx ends.
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
+}
+
 // Tx is one caller's view of a transaction. Methods that write fail in a
 // read-only one.
 type Tx interface {

@@ -21,6 +21,7 @@ import (
 // Config is the whole configuration file.
 type Config struct {
 	Server    Server    `toml:"server"`
+	Store     Store     `toml:"store"`
 	SMTP      SMTP      `toml:"smtp"`
 	HTTP      HTTP      `toml:"http"`
 	Outbound  Outbound  `toml:"outbound"`
@@ -55,6 +56,21 @@ type Server struct {
 	DigestTime string         `toml:"digest_time"`
 	Location   *time.Location `toml:"-"` // loaded from TimeZone
 }
+
+// Store chooses the database engine.
+type Store struct {
+	// Driver is "sqlite" (data_dir/ticketd.db, the default) or "postgres".
+	Driver string `toml:"driver"`
+	// DSN is the PostgreSQL URL, postgres://user@host:5432/db?sslmode=...
+	// (after Load: the URL itself, also when given as "env:VAR").
+	DSN string `toml:"dsn"`
+}
+
+// Store drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
 
 // SMTP configures the inbound SMTP and LMTP listeners.
 type SMTP struct {
@@ -171,6 +187,7 @@ func defaults() *Config {
 			LogLevel:              "info",
 			OldKeysValidFor:       Duration{180 * 24 * time.Hour},
 		},
+		Store: Store{Driver: DriverSQLite},
 		SMTP: SMTP{
 			Listen:              "127.0.0.1:2525",
 			MaxMessageBytes:     25 << 20,
@@ -355,6 +372,9 @@ func (c *Config) resolveSecrets(p *problems) {
 			p.add(key+".password", `missing; set password, password = "env:VAR_NAME", or password_file`)
 		}
 	}
+	if v, ok := strings.CutPrefix(c.Store.DSN, "env:"); ok {
+		c.Store.DSN = resolveEnv(p, "store.dsn", v)
+	}
 	if v, ok := strings.CutPrefix(c.Outbound.SMTPPassword, "env:"); ok {
 		c.Outbound.SMTPPassword = resolveEnv(p, "outbound.smtp_password", v)
 	}
@@ -462,6 +482,11 @@ func (c *Config) Summary() string {
 		fmt.Fprintf(&b, "config:    %s\n", c.Path)
 	}
 	fmt.Fprintf(&b, "hostname:  %s (data in %s, times in %s)\n", c.Server.Hostname, c.Server.DataDir, c.Server.TimeZone)
+	if c.Store.Driver == DriverPostgres {
+		fmt.Fprintf(&b, "store:     postgres %s\n", RedactDSN(c.Store.DSN))
+	} else {
+		fmt.Fprintf(&b, "store:     sqlite %s\n", filepath.Join(c.Server.DataDir, "ticketd.db"))
+	}
 	for _, m := range c.Mailboxes {
 		name := ""
 		if m.Name != "" {

@@ -20,6 +20,7 @@ var languages = []string{"es", "en", "fr", "pt", "it"}
 // itself sets, so a problem between two keys names the one the admin wrote.
 func (c *Config) validate(p *problems, inFile func(key string) bool) {
 	c.validateServer(p)
+	c.validateStore(p)
 	c.validateListeners(p)
 	c.validateOutbound(p)
 	c.validateLifecycle(p, inFile)
@@ -489,4 +490,72 @@ func checkAddress(s string) string {
 		return fmt.Sprintf("%q does not have a valid domain", s)
 	}
 	return ""
+}
+
+func (c *Config) validateStore(p *problems) {
+	st := &c.Store
+	switch st.Driver {
+	case DriverSQLite:
+		if st.DSN != "" && !p.has("store.dsn") {
+			p.add("store.dsn", `is only for driver = "postgres"; with sqlite the database is data_dir/ticketd.db`)
+		}
+	case DriverPostgres:
+		if p.has("store.dsn") {
+			return
+		}
+		if st.DSN == "" {
+			p.add("store.dsn", `missing; set dsn = "postgres://user@host:5432/ticketd?sslmode=verify-full" (or "env:VAR")`)
+			return
+		}
+		if msg := checkDSN(st.DSN); msg != "" {
+			p.add("store.dsn", "%s", msg)
+		}
+	default:
+		p.add("store.driver", `must be "sqlite" or "postgres", not %q`, st.Driver)
+	}
+}
+
+// sslModes are libpq's.
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// checkDSN checks a PostgreSQL URL as far as it can be without
+// connecting. Its text never repeats a password.
+func checkDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return `must be a URL such as "postgres://ticketd@db.example.com:5432/ticketd?sslmode=verify-full"`
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return "names no host: write postgres://user@HOST:5432/database"
+	}
+	if u.Port() != "" {
+		if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("port %q is not a port number", u.Port())
+		}
+	}
+	if strings.Trim(u.Path, "/") == "" {
+		return "names no database: write postgres://user@host:5432/DATABASE"
+	}
+	if u.User == nil || u.User.Username() == "" {
+		return "names no user: write postgres://USER@host:5432/database (the password, if any, in PGPASSWORD, ~/.pgpass or the URL)"
+	}
+	if m := u.Query().Get("sslmode"); m != "" {
+		ok := false
+		for _, v := range sslModes {
+			ok = ok || m == v
+		}
+		if !ok {
+			return fmt.Sprintf("sslmode %q is not one of %s", m, strings.Join(sslModes, ", "))
+		}
+	}
+	return ""
+}
+
+// RedactDSN returns dsn with its password, if any, replaced by "xxxxx".
+func RedactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -28,6 +28,16 @@ func TestEachProblemNamesKeyAndLine(t *testing.T) {
 		{"time_zone", "[server]\ntime_zone = \"Mars/Olympus\"", "server.time_zone", 2, "IANA"},
 		{"templates_dir", "[server]\ntemplates_dir = \"no-such-dir\"", "server.templates_dir", 2, "no-such-dir"},
 		{"autoreply", "[server]\nautoreply_limit_per_hour = 0", "server.autoreply_limit_per_hour", 2, "at least 1"},
+		{"store driver", "[store]\ndriver = \"mysql\"", "store.driver", 2, `"sqlite" or "postgres"`},
+		{"store dsn missing", "[store]\ndriver = \"postgres\"", "store.dsn", 1, "missing"},
+		{"store dsn not a url", "[store]\ndriver = \"postgres\"\ndsn = \"host=db user=t\"", "store.dsn", 3, "must be a URL"},
+		{"store dsn no host", "[store]\ndriver = \"postgres\"\ndsn = \"postgres:///ticketd\"", "store.dsn", 3, "names no host"},
+		{"store dsn no database", "[store]\ndriver = \"postgres\"\ndsn = \"postgres://t@db.example:5432\"", "store.dsn", 3, "names no database"},
+		{"store dsn no user", "[store]\ndriver = \"postgres\"\ndsn = \"postgres://db.example/ticketd\"", "store.dsn", 3, "names no user"},
+		{"store dsn port", "[store]\ndriver = \"postgres\"\ndsn = \"postgres://t@db.example:99999/ticketd\"", "store.dsn", 3, "not a port"},
+		{"store sslmode", "[store]\ndriver = \"postgres\"\ndsn = \"postgres://t@db.example/ticketd?sslmode=on\"", "store.dsn", 3, "verify-full"},
+		{"store dsn with sqlite", "[store]\ndsn = \"postgres://t@db.example/ticketd\"", "store.dsn", 2, "only for driver"},
+		{"store dsn env unset", "[store]\ndriver = \"postgres\"\ndsn = \"env:TICKETD_TEST_DSN_UNSET\"", "store.dsn", 3, "TICKETD_TEST_DSN_UNSET is not set"},
 		{"smtp.listen", "[smtp]\nlisten = \"2525\"", "smtp.listen", 2, "host:port"},
 		{"smtp.listen port", "[smtp]\nlisten = \"127.0.0.1:smtp\"", "smtp.listen", 2, "invalid port"},
 		{"lmtp empty unix", "[smtp]\nlmtp_listen = \"unix:\"", "smtp.lmtp_listen", 2, "socket path"},
@@ -356,5 +366,22 @@ func TestSummaryShowsOperations(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// A DSN from the environment is used as given, and a password in it never
+// shows in the summary check-config prints.
+func TestStoreDSNFromEnv(t *testing.T) {
+	t.Setenv("TICKETD_TEST_DSN", "postgres://ticketd:hunter2@db.example:5432/ticketd?sslmode=verify-full")
+	c := mustParse(t, "[store]\ndriver = \"postgres\"\ndsn = \"env:TICKETD_TEST_DSN\"\n"+minimal)
+	if c.Store.Driver != DriverPostgres || c.Store.DSN != "postgres://ticketd:hunter2@db.example:5432/ticketd?sslmode=verify-full" {
+		t.Fatalf("store = %+v", c.Store)
+	}
+	sum := c.Summary()
+	if strings.Contains(sum, "hunter2") || !strings.Contains(sum, "store:     postgres postgres://ticketd:xxxxx@db.example:5432/ticketd") {
+		t.Errorf("summary:\n%s", sum)
+	}
+	if d := mustParse(t, minimal); d.Store.Driver != DriverSQLite || !strings.Contains(d.Summary(), "store:     sqlite ") {
+		t.Errorf("default store %+v, summary:\n%s", d.Store, d.Summary())
 	}
 }

@@ -5,6 +5,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -56,6 +57,10 @@ type Options struct {
 	// LoginNeeded is told when an OAuth2 provider refuses a refresh token;
 	// OpenParts sets it to mail [server] admins.
 	LoginNeeded func(*oauth.Error)
+	// WaitForStore, when set, keeps trying to reach a PostgreSQL store
+	// that does not answer until it ends (serve); otherwise the first
+	// failure is returned (inject, sweep).
+	WaitForStore context.Context
 }
 
 // Daemon is a running ticketd.
@@ -88,6 +93,15 @@ type Daemon struct {
 
 // DBPath is where the database of a data directory lives.
 func DBPath(dataDir string) string { return store.DBPath(dataDir) }
+
+// StoreKey returns the reply-address key of a store shared by several
+// processes (PostgreSQL): the first process's key, so that every process
+// issues and accepts the same reply addresses.
+func StoreKey(ctx context.Context, sh ticketd.Shared) ([]byte, error) {
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	return sh.ReplyKey(ctx, fresh)
+}
 
 // Parts are the pieces every subcommand that touches data needs.
 type Parts struct {
@@ -134,22 +148,36 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{BusyTimeout: opt.BusyTimeout})
+	ctx, sopt := context.Background(), store.Options{BusyTimeout: opt.BusyTimeout, Log: opt.Log}
+	if opt.WaitForStore != nil {
+		ctx, sopt.Wait = opt.WaitForStore, true
+	}
+	st, err := store.OpenConfig(ctx, cfg, sopt)
 	if err != nil {
 		return nil, err
 	}
-	ring, err := openKeys(cfg.Server.DataDir, st, opt.Log)
+	// A store several processes share keeps the reply key itself; one
+	// process's data_dir keeps its keys (and their rotations) in files.
+	var ring *replykeys.Ring
+	var key []byte
+	if sh, shared := st.(ticketd.Shared); shared {
+		key, err = StoreKey(ctx, sh)
+	} else if ring, err = openKeys(cfg.Server.DataDir, st, opt.Log); err == nil {
+		key = ring.Signing()
+	}
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	key := ring.Signing()
 	p := &Parts{Store: st, Key: key, Keys: ring}
 	p.Desk = intake.New(st, cfg, key, opt.Now, opt.Log)
-	p.Desk.VerifyKeys = func() [][]byte {
-		return ring.Verifying(p.Desk.Now(), p.Desk.Config().Server.OldKeysValidFor.Duration)
+	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key}
+	if ring != nil {
+		p.Desk.VerifyKeys = func() [][]byte {
+			return ring.Verifying(p.Desk.Now(), p.Desk.Config().Server.OldKeysValidFor.Duration)
+		}
+		p.Composer.SigningKey = ring.Signing
 	}
-	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key, SigningKey: ring.Signing}
 	opt.LoginNeeded = p.LoginNeeded
 	tr := opt.Transport
 	if tr == nil {

@@ -19,6 +19,7 @@ import (
 // older notification is still relayed to the customer until
 // old_keys_valid_for has passed; after that the old address is unverified.
 func TestKeyRotationKeepsOldAddressesForAWhile(t *testing.T) {
+	daemontest.RequireDataDirKeys(t)
 	e := daemontest.Start(t, strings.Replace(daemontest.BaseConfig(t.TempDir()), "[server]\n", "[server]\nold_keys_valid_for = \"240h\"\n", 1))
 	tk, _ := openTicket(t, e, "carla@cliente.example", "Pedido 7")
 	oldAddr := agentAddress(t, e, tk)

@@ -1,9 +1,10 @@
 package lifecycle
 
 import (
-	"github.com/ticketd/ticketd"
 	"testing"
 	"time"
+
+	"github.com/ticketd/ticketd"
 )
 
 func TestDueAt(t *testing.T) {

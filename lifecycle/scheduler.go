@@ -122,7 +122,22 @@ func (s *Scheduler) due(tx ticketd.Tx, cfg *config.Config, now time.Time) ([]Act
 // Pass reminds and closes whatever is due at s.Now(). Each ticket's change
 // commits together with its history and its outbox row. It returns what it
 // did; the caller wakes the outbox worker.
-func (s *Scheduler) Pass(ctx context.Context) ([]Action, error) {
+//
+// On a database several processes share, passes take turns (an advisory
+// lock): the second one starts after the first committed, and finds done
+// what the first did.
+func (s *Scheduler) Pass(ctx context.Context) (done []Action, err error) {
+	if sh, ok := s.Store.(ticketd.Shared); ok {
+		err = sh.Exclusive(ctx, "scheduler pass", func(ctx context.Context) error {
+			done, err = s.pass(ctx)
+			return err
+		})
+		return done, err
+	}
+	return s.pass(ctx)
+}
+
+func (s *Scheduler) pass(ctx context.Context) ([]Action, error) {
 	now := s.Now().UTC()
 	mailNow := now
 	if s.MailNow != nil {

@@ -3,13 +3,14 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon/daemontest"

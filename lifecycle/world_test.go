@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/ticketd/ticketd"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketd/ticketd"
 
 	"github.com/jhillyerd/enmime/v2"
 

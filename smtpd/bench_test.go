@@ -48,6 +48,13 @@ func BenchmarkIngest(b *testing.B) {
 // for many mails as a relay would, and reports throughput and latency.
 func runLoad(b *testing.B, addr string, conns int, mail func(int) string) {
 	b.Helper()
+	runLoadOn(b, []string{addr}, conns, mail)
+}
+
+// runLoadOn is runLoad spread over several servers (connection c goes to
+// addrs[c % len(addrs)]), as a load balancer would spread it.
+func runLoadOn(b *testing.B, addrs []string, conns int, mail func(int) string) {
+	b.Helper()
 	// Build the mails before the clock starts.
 	pool := make([]string, 64)
 	for i := range pool {
@@ -64,7 +71,7 @@ func runLoad(b *testing.B, addr string, conns int, mail func(int) string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl, err := smtp.Dial(addr)
+			cl, err := smtp.Dial(addrs[c%len(addrs)])
 			if err != nil {
 				errc <- err
 				return

@@ -226,7 +226,7 @@ func printVersion(env *cmdEnv) int {
 
 func runCheckConfig(env *cmdEnv, args []string) int {
 	f := newFlags(env, "check-config")
-	connect := f.Bool("connect", false, "also log in to each [[imap]] server and open its folder, and to an XOAUTH2 smarthost")
+	connect := f.Bool("connect", false, "also connect to the PostgreSQL store, log in to each [[imap]] server and open its folder, and to an XOAUTH2 smarthost")
 	if _, code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -243,8 +243,9 @@ func runCheckConfig(env *cmdEnv, args []string) int {
 	}
 	fmt.Fprintf(env.stdout, "%s: ok\n%s", f.configPath(), cfg.Summary())
 	if *connect {
+		storeOK := checkStore(context.Background(), env.stdout, cfg)
 		imapOK := checkIMAP(context.Background(), env.stdout, cfg)
-		if !checkOutbound(context.Background(), env.stdout, cfg) || !imapOK {
+		if !checkOutbound(context.Background(), env.stdout, cfg) || !imapOK || !storeOK {
 			return exitFailure
 		}
 	}

@@ -33,7 +33,11 @@ func runServe(env *cmdEnv, args []string) int {
 	}
 	level := new(slog.LevelVar)
 	log := newLogger(env.stderr, cfg.Server, level)
-	opts := daemon.Options{Log: log}
+	// A daemon started before its PostgreSQL server waits for it (a
+	// signal ends the wait).
+	startCtx, stopWaiting := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stopWaiting()
+	opts := daemon.Options{Log: log, WaitForStore: startCtx}
 	if env.getenv("GOGC") != "" {
 		opts.GCPercent = -1 // the admin's GOGC wins
 	}
@@ -54,6 +58,7 @@ func runServe(env *cmdEnv, args []string) int {
 		return exitFailure
 	}
 	d, err := daemon.Start(cfg, opts)
+	stopWaiting()
 	if err != nil {
 		return cannotStart(err)
 	}

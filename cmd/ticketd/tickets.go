@@ -76,7 +76,7 @@ func openStore(f *flags) (ticketd.Store, *config.Config, int) {
 	if !ok {
 		return nil, nil, exitConfig
 	}
-	st, err := store.Open(cfg.Server.DataDir, store.Options{})
+	st, err := store.OpenConfig(context.Background(), cfg, store.Options{})
 	if err != nil {
 		fmt.Fprintf(f.env.stderr, "ticketd: %v\n", err)
 		return nil, nil, exitTempFail

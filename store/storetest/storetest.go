@@ -40,14 +40,18 @@ func Run(t *testing.T, open Opener) {
 		{"LoopCounters", testLoopCounters},
 		{"OutboxLifecycle", testOutboxLifecycle},
 		{"ClaimIsExclusive", testClaimIsExclusive},
+		{"LeaseRenewal", testLeaseRenewal},
 		{"CountAcks", testCountAcks},
 		{"DueReminders", testDue},
 		{"IMAPState", testIMAPState},
 		{"Search", testSearch},
 		{"FailedUpdateLeavesNoTrace", testFailedUpdateLeavesNoTrace},
 		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"NoLostUpdates", testNoLostUpdates},
+		{"SameMailAtOnceStoredOnce", testSameMailAtOnce},
 		{"PanicIsAnError", testPanicIsAnError},
 		{"CommittedSurvivesReopen", testCommittedSurvivesReopen},
+		{"SharedKeyAndTurns", testShared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -432,6 +436,71 @@ func testClaimIsExclusive(t *testing.T, open Opener) {
 	}
 }
 
+// A sender renews its lease while it works; once another sender took an
+// expired lease over, the first one's renewal fails, and it must stop.
+func testLeaseRenewal(t *testing.T, open Opener) {
+	s, _ := open(t)
+	o := ticketd.NewOutgoing(0, ticketd.KindAck, "c@x.example", 0, "m@x", ticketd.Params{}, t0)
+	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(o) })
+	lease := 30 * time.Second
+	var ok bool
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.ClaimAs(o.ID, "a", t0, t0.Add(lease)); return })
+	if !ok {
+		t.Fatal("first claim failed")
+	}
+	// Renewed 10 s later, the lease now ends at 40 s: nobody can take it at 35 s.
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.RenewClaim(o.ID, "a", t0.Add(10*time.Second+lease))
+		return
+	})
+	if !ok {
+		t.Fatal("renewal of a held lease failed")
+	}
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.ClaimAs(o.ID, "b", t0.Add(35*time.Second), t0.Add(65*time.Second))
+		return
+	})
+	if ok {
+		t.Fatal("a renewed lease was taken over before it ran out")
+	}
+	// The sender stalls: at 41 s another one takes the row over, and the
+	// stalled sender's renewal then fails.
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.ClaimAs(o.ID, "b", t0.Add(41*time.Second), t0.Add(71*time.Second))
+		return
+	})
+	if !ok {
+		t.Fatal("an expired lease could not be taken over")
+	}
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.RenewClaim(o.ID, "a", t0.Add(80*time.Second)); return })
+	if ok {
+		t.Fatal("the stalled sender renewed a lease another sender holds")
+	}
+	// "b" dies and starts again: its claims are due at once.
+	var n int
+	update(t, s, func(tx ticketd.Tx) (err error) { n, err = tx.TakeBackClaims("b", t0.Add(45*time.Second)); return })
+	if n != 1 {
+		t.Fatalf("took back %d claims, want 1", n)
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		due, err := tx.DueOutgoing(t0.Add(45*time.Second), 10)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("after taking back, due %d %v", len(due), err)
+		}
+		return nil
+	})
+	// A sent row has no lease to renew.
+	update(t, s, func(tx ticketd.Tx) (err error) {
+		ok, err = tx.ClaimAs(o.ID, "b", t0.Add(45*time.Second), t0.Add(75*time.Second))
+		return
+	})
+	update(t, s, func(tx ticketd.Tx) error { return tx.MarkSent(o.ID, t0.Add(46*time.Second)) })
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.RenewClaim(o.ID, "b", t0.Add(90*time.Second)); return })
+	if ok {
+		t.Fatal("renewed the lease of a sent row")
+	}
+}
+
 func testCountAcks(t *testing.T, open Opener) {
 	s, _ := open(t)
 	update(t, s, func(tx ticketd.Tx) error {
@@ -645,6 +714,110 @@ func testConcurrentUpdates(t *testing.T, open Opener) {
 	})
 }
 
+// Callers that read and change the same ticket at the same moment (two
+// processes answering one ticket) each see the other's change: none is lost.
+func testNoLostUpdates(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "race", "c@x.example")
+		number = tk.Number
+		return err
+	})
+	const writers = 10
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(context.Background(), func(tx ticketd.Tx) error {
+				tk, err := tx.TicketByNumber(number)
+				if err != nil {
+					return err
+				}
+				tk.Subject += fmt.Sprintf(" %d", i)
+				return tx.SaveTicket(tk)
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		tk, err := tx.TicketByNumber(number)
+		if err != nil {
+			return err
+		}
+		for i := range writers {
+			if !slices.Contains(strings.Fields(tk.Subject), fmt.Sprint(i)) {
+				t.Errorf("writer %d's change was lost: subject %q", i, tk.Subject)
+			}
+		}
+		return nil
+	})
+}
+
+// The same mail delivered by several callers at the same moment (a sender
+// that lost a 250 and retried through another process while the first
+// delivery was still committing) is stored once: a caller that looks its
+// Message-ID up in a write transaction sees every copy committed before.
+func testSameMailAtOnce(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var number int64
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "dup", "c@x.example")
+		number = tk.Number
+		return err
+	})
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	// Each caller, having looked, waits (up to 100 ms) for the others to
+	// have looked too before it writes: the widest window for a race.
+	var looked sync.WaitGroup
+	looked.Add(len(errs))
+	allLooked := make(chan struct{})
+	go func() { looked.Wait(); close(allLooked) }()
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := true
+			errs[i] = s.Update(context.Background(), func(tx ticketd.Tx) error {
+				refs, err := tx.MessagesByMessageID("once@x.example")
+				if first {
+					first = false
+					looked.Done()
+				}
+				select {
+				case <-allLooked:
+				case <-time.After(100 * time.Millisecond):
+				}
+				if err != nil || len(refs) > 0 {
+					return err
+				}
+				return tx.InsertMessage(&ticketd.Message{Ticket: number, Author: ticketd.AuthorCustomer, MessageID: "once@x.example", CreatedAt: t0})
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+	}
+	view(t, s, func(tx ticketd.Tx) error {
+		refs, err := tx.MessagesByMessageID("once@x.example")
+		if err == nil && len(refs) != 1 {
+			t.Errorf("the mail was stored %d times", len(refs))
+		}
+		return err
+	})
+}
+
 func testPanicIsAnError(t *testing.T, open Opener) {
 	s, _ := open(t)
 	if err := s.Update(context.Background(), func(ticketd.Tx) error { panic("boom") }); err == nil {
@@ -757,4 +930,57 @@ func testLoopCounters(t *testing.T, open Opener) {
 		}
 		return nil
 	})
+}
+
+// Engines shared by several processes keep the first process's reply key
+// for every later one, and give named turns one process at a time.
+func testShared(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	sh, ok := s.(ticketd.Shared)
+	if !ok {
+		t.Skip("this engine serves one process's data_dir; its key lives there")
+	}
+	ctx := context.Background()
+	first := []byte("0123456789abcdef0123456789abcdef")
+	got, err := sh.ReplyKey(ctx, first)
+	if err != nil || string(got) != string(first) {
+		t.Fatalf("first ReplyKey = %q, %v; want the fresh key stored", got, err)
+	}
+	got, err = sh.ReplyKey(ctx, []byte("another key, drawn by a second process"))
+	if err != nil || string(got) != string(first) {
+		t.Fatalf("second ReplyKey = %q, %v; want the first key", got, err)
+	}
+	sh = reopen().(ticketd.Shared)
+	got, err = sh.ReplyKey(ctx, []byte("a third"))
+	if err != nil || string(got) != string(first) {
+		t.Fatalf("ReplyKey after reopen = %q, %v; want the first key", got, err)
+	}
+	var mu sync.Mutex
+	inside, most := 0, 0
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := sh.Exclusive(ctx, "pass", func(context.Context) error {
+				mu.Lock()
+				inside++
+				most = max(most, inside)
+				mu.Unlock()
+				// Give another caller the chance to come in, were the turn not exclusive.
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if most != 1 {
+		t.Fatalf("%d callers were inside Exclusive at once", most)
+	}
 }

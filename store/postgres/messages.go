@@ -1,0 +1,323 @@
+package postgres
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ticketd/ticketd"
+)
+
+// InsertRaw stores a message's bytes exactly as received.
+func (t *Tx) InsertRaw(r *ticketd.Raw) error {
+	id, err := t.insertID("insert raw",
+		`INSERT INTO raw_messages(received_at, source, envelope_from, recipients, size, sha256, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`,
+		ts(r.ReceivedAt), r.Source, r.EnvelopeFrom, strings.Join(r.Recipients, "\n"), len(r.Data), r.SHA256, r.Data)
+	r.ID = id
+	return err
+}
+
+// Raw returns a stored raw message.
+func (t *Tx) Raw(id int64) (*ticketd.Raw, error) {
+	r := &ticketd.Raw{ID: id}
+	var at time.Time
+	var rcpts string
+	err := t.queryRow(`SELECT received_at, source, envelope_from, recipients, sha256, data FROM raw_messages WHERE id = $1`, id).
+		Scan(&at, &r.Source, &r.EnvelopeFrom, &rcpts, &r.SHA256, &r.Data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ticketd.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrapErr("get raw", err)
+	}
+	r.ReceivedAt = fromT(at)
+	if rcpts != "" {
+		r.Recipients = strings.Split(rcpts, "\n")
+	}
+	return r, nil
+}
+
+// InsertMessage stores a message and its attachments' metadata.
+func (t *Tx) InsertMessage(m *ticketd.Message) error {
+	id, err := t.insertID("insert message",
+		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at)
+		 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING id`,
+		m.Ticket, nullID(m.RawID), m.Author, m.FromAddr, m.FromName, m.MessageID, m.Subject, textUnlessSame(m.Text, m.NewText), m.NewText,
+		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, m.Outsider, strings.Join(m.Participants, "\n"), m.ParseError, ts(m.CreatedAt))
+	if err != nil {
+		return err
+	}
+	m.ID = id
+	if len(m.Attachments) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		a.Message = id
+		b.Queue(`INSERT INTO attachments(message, part_index, filename, content_type, size) VALUES ($1,$2,$3,$4,$5) RETURNING id`,
+			id, a.PartIndex, a.Filename, a.ContentType, a.Size).QueryRow(func(row pgx.Row) error { return row.Scan(&a.ID) })
+	}
+	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
+		return wrapErr("insert attachment", err)
+	}
+	return nil
+}
+
+// textUnlessSame stores a message's whole text only where the cut changed
+// more than surrounding white space (as store/sqlite does).
+func textUnlessSame(text, newText string) any {
+	if strings.TrimSpace(text) == newText {
+		return nil
+	}
+	return text
+}
+
+const messageCols = `id, ticket, COALESCE(raw_id,0), author, from_addr, from_name, message_id, subject, COALESCE(text, new_text), new_text,
+	cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at`
+
+func scanMessage(row scanner) (*ticketd.Message, error) {
+	m := &ticketd.Message{}
+	var parts string
+	var at time.Time
+	err := row.Scan(&m.ID, &m.Ticket, &m.RawID, &m.Author, &m.FromAddr, &m.FromName, &m.MessageID, &m.Subject, &m.Text, &m.NewText,
+		&m.CutFlagged, &m.Internal, &m.Automatic, &m.Unverified, &m.Outsider, &parts, &m.ParseError, &at)
+	if err != nil {
+		return nil, err
+	}
+	if parts != "" {
+		m.Participants = strings.Split(parts, "\n")
+	}
+	m.CreatedAt = fromT(at)
+	return m, nil
+}
+
+// Message returns one message with its attachments.
+func (t *Tx) Message(id int64) (*ticketd.Message, error) {
+	m, err := scanMessage(t.queryRow(`SELECT `+messageCols+` FROM messages WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ticketd.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrapErr("get message", err)
+	}
+	if m.Attachments, err = t.attachments(`message = $1`, id); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Messages returns a ticket's messages, oldest first, with attachments.
+func (t *Tx) Messages(ticket int64) ([]*ticketd.Message, error) {
+	rows, err := t.query(`SELECT `+messageCols+` FROM messages WHERE ticket = $1 ORDER BY id`, ticket)
+	if err != nil {
+		return nil, wrapErr("messages", err)
+	}
+	var out []*ticketd.Message
+	byID := map[int64]*ticketd.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, wrapErr("messages", err)
+		}
+		out = append(out, m)
+		byID[m.ID] = m
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("messages", err)
+	}
+	atts, err := t.attachments(`message IN (SELECT id FROM messages WHERE ticket = $1)`, ticket)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range atts {
+		if m := byID[a.Message]; m != nil {
+			m.Attachments = append(m.Attachments, a)
+		}
+	}
+	return out, nil
+}
+
+func (t *Tx) attachments(where string, arg any) ([]ticketd.Attachment, error) {
+	rows, err := t.query(`SELECT id, message, part_index, filename, content_type, size FROM attachments WHERE `+where+` ORDER BY id`, arg)
+	if err != nil {
+		return nil, wrapErr("attachments", err)
+	}
+	defer rows.Close()
+	var out []ticketd.Attachment
+	for rows.Next() {
+		var a ticketd.Attachment
+		if err := rows.Scan(&a.ID, &a.Message, &a.PartIndex, &a.Filename, &a.ContentType, &a.Size); err != nil {
+			return nil, wrapErr("attachments", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Attachment returns one attachment's metadata.
+func (t *Tx) Attachment(id int64) (*ticketd.Attachment, error) {
+	as, err := t.attachments(`id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, ticketd.ErrNotFound
+	}
+	return &as[0], nil
+}
+
+// MessagesByMessageID finds stored messages carrying a Message-ID (at most
+// 20). In a write transaction it first takes a lock on the Message-ID
+// until the commit: a second delivery of the same mail, on any process,
+// waits for the first one's outcome and then finds its copy.
+func (t *Tx) MessagesByMessageID(id string) ([]ticketd.MessageRef, error) {
+	if t.write && id != "" {
+		if _, err := t.exec("lock message id", `SELECT pg_advisory_xact_lock($1, hashtext($2))`, msgIDLockSpace, id); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := t.query(`SELECT m.ticket, m.id, m.from_addr, m.participants, COALESCE(r.sha256,'') FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id
+		 WHERE m.message_id = $1 ORDER BY m.id LIMIT 20`, id)
+	if err != nil {
+		return nil, wrapErr("message by id", err)
+	}
+	defer rows.Close()
+	var out []ticketd.MessageRef
+	for rows.Next() {
+		var r ticketd.MessageRef
+		var parts string
+		if err := rows.Scan(&r.Ticket, &r.Message, &r.FromAddr, &parts, &r.SHA256); err != nil {
+			return nil, wrapErr("message by id", err)
+		}
+		if parts != "" {
+			r.Participants = strings.Split(parts, "\n")
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ThreadIDs returns the Message-IDs a reply on this ticket should refer to:
+// the customer's first mail (the thread's root) and the customer's latest.
+func (t *Tx) ThreadIDs(ticket int64) (ticketd.Thread, error) {
+	var th ticketd.Thread
+	q := `SELECT message_id FROM messages WHERE ticket = $1 AND author = 'customer' AND NOT internal AND message_id <> '' ORDER BY id `
+	if err := t.queryRow(q+`ASC LIMIT 1`, ticket).Scan(&th.Root); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return th, wrapErr("thread ids", err)
+	}
+	if err := t.queryRow(q+`DESC LIMIT 1`, ticket).Scan(&th.Last); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return th, wrapErr("thread ids", err)
+	}
+	return th, nil
+}
+
+// RootParticipants returns the To/Cc addresses of the ticket's first message.
+func (t *Tx) RootParticipants(ticket int64) ([]string, error) {
+	var parts string
+	err := t.queryRow(`SELECT participants FROM messages WHERE ticket = $1 ORDER BY id LIMIT 1`, ticket).Scan(&parts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrapErr("root participants", err)
+	}
+	if parts == "" {
+		return nil, nil
+	}
+	return strings.Split(parts, "\n"), nil
+}
+
+// LastCustomerMessage returns the id of the customer's latest public
+// message on a ticket (0 if none).
+func (t *Tx) LastCustomerMessage(ticket int64) (int64, error) {
+	var id int64
+	err := t.queryRow(`SELECT id FROM messages WHERE ticket = $1 AND author = 'customer' AND NOT internal ORDER BY id DESC LIMIT 1`, ticket).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrapErr("last customer message", err)
+	}
+	return id, nil
+}
+
+// msgIDLockSpace is the first key of the Message-ID locks ("tick"),
+// apart from Exclusive's single-key locks.
+const msgIDLockSpace int32 = 0x7469636b
+
+// TicketAddresses returns who took part in a ticket and, apart, who wrote
+// to it from outside and was not accepted yet, the latest last.
+func (t *Tx) TicketAddresses(ticket int64) (ticketd.Addresses, error) {
+	var a ticketd.Addresses
+	var requester string
+	if err := t.queryRow(`SELECT requester_addr FROM tickets WHERE number = $1`, ticket).Scan(&requester); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return a, ticketd.ErrNotFound
+		}
+		return a, wrapErr("ticket addresses", err)
+	}
+	seen := map[string]bool{}
+	add := func(addr string) {
+		addr = strings.ToLower(strings.TrimSpace(addr))
+		if addr != "" && !seen[addr] {
+			seen[addr] = true
+			a.Participants = append(a.Participants, addr)
+		}
+	}
+	add(requester)
+	rows, err := t.query(`SELECT from_addr, participants, outsider FROM messages WHERE ticket = $1 ORDER BY id`, ticket)
+	if err != nil {
+		return a, wrapErr("ticket addresses", err)
+	}
+	defer rows.Close()
+	var outsiders []string
+	for rows.Next() {
+		var from, parts string
+		var outsider bool
+		if err := rows.Scan(&from, &parts, &outsider); err != nil {
+			return a, wrapErr("ticket addresses", err)
+		}
+		if outsider {
+			outsiders = append(outsiders, strings.ToLower(from))
+			continue
+		}
+		add(from)
+		for _, p := range strings.Split(parts, "\n") {
+			add(p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return a, wrapErr("ticket addresses", err)
+	}
+	for _, o := range outsiders {
+		if o != "" && !seen[o] {
+			a.Outsiders = append(slices.DeleteFunc(a.Outsiders, func(x string) bool { return x == o }), o)
+		}
+	}
+	return a, nil
+}
+
+// AcceptOutsider makes the mails from addr on a ticket part of its public
+// conversation, and reports how many there were.
+func (t *Tx) AcceptOutsider(ticket int64, addr string) (int, error) {
+	tag, err := t.exec("accept outsider", `UPDATE messages SET outsider = false, internal = false WHERE ticket = $1 AND outsider AND lower(from_addr) = lower($2)`, ticket, addr)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// RecentAutomatic counts a ticket's automatic mails stored since a moment.
+func (t *Tx) RecentAutomatic(ticket int64, since time.Time) (int, error) {
+	var n int
+	if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE ticket = $1 AND automatic AND created_at >= $2`, ticket, ts(since)).Scan(&n); err != nil {
+		return 0, wrapErr("recent automatic", err)
+	}
+	return n, nil
+}
