@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -126,9 +127,14 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if tr == nil {
 		tr = TransportFor(cfg, opt)
 	}
+	concurrency := opt.OutboxConcurrency
+	if concurrency == 0 && cfg.Outbound.Transport == "smtp" {
+		// One sender per smarthost session: each keeps its own busy.
+		concurrency = cfg.Outbound.SMTPConnections
+	}
 	p.Worker = &mailer.Worker{
 		Store: st, Composer: p.Composer, Transport: tr, Now: opt.Now, Log: opt.Log,
-		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll, Concurrency: opt.OutboxConcurrency,
+		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll, Concurrency: concurrency,
 	}
 	p.Desk.Wake = p.Worker.Wake
 	return p, nil
@@ -147,8 +153,10 @@ func Redacting(log *slog.Logger) *slog.Logger {
 	return slog.New(threading.NewRedactingHandler(log.Handler()))
 }
 
-// TransportFor builds the configured outbound transport; with smtp_auth =
-// "xoauth2" it gets its access tokens from the refresh token file.
+// TransportFor builds the configured outbound transport: for a smarthost,
+// a pool of smtp_connections sessions kept open between mails (with
+// smtp_auth = "xoauth2" it gets its access tokens from the refresh token
+// file).
 func TransportFor(cfg *config.Config, opt Options) mailer.Transport {
 	if cfg.Outbound.Transport == "smtp" {
 		t := mailer.SMTPTransport{
@@ -158,7 +166,7 @@ func TransportFor(cfg *config.Config, opt Options) mailer.Transport {
 		if cfg.Outbound.SMTPAuth == "xoauth2" {
 			t.Tokens = OutboundTokens(cfg, opt)
 		}
-		return t
+		return &mailer.SMTPPool{SMTPTransport: t, Size: cfg.Outbound.SMTPConnections, Now: opt.Now}
 	}
 	return mailer.DirTransport{Dir: cfg.Outbound.Dir}
 }
@@ -324,6 +332,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	d.cancel()
 	d.wg.Wait()
+	if c, ok := d.Worker.Transport.(io.Closer); ok {
+		c.Close() // QUIT to the smarthost sessions
+	}
 	return errors.Join(err, d.Store.Close())
 }
 

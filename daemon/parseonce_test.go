@@ -6,9 +6,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticketd/ticketd"
 
+	"github.com/emersion/go-smtp"
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/ticketd/ticketd/daemon/daemontest"
@@ -74,5 +76,33 @@ func TestOutgoingMailIsComposedFromStoredParts(t *testing.T) {
 	}
 	if len(r.Attachments) != 1 || r.Attachments[0].FileName != "factura-2026-0042.pdf" || pdf == nil || !bytes.Equal(r.Attachments[0].Content, pdf) {
 		t.Errorf("the customer's copy of the PDF differs from what the agent sent (%d attachments)", len(r.Attachments))
+	}
+}
+
+// The outbox keeps its smarthost session open: three new tickets' nine
+// mails (an acknowledgement and two notifications each) go over one
+// connection, and a refused mail in between does not cost another.
+func TestOutboxReusesTheSmarthostSession(t *testing.T) {
+	e := daemontest.Start(t, "")
+	for _, who := range []string{"carla", "pedro", "marta"} {
+		e.MustSend(who+"@cliente.example", []string{"soporte@example.com"}, mail("From: "+who+"@cliente.example", "To: soporte@example.com",
+			"Subject: Consulta de "+who, "Message-ID: <"+who+"@cliente.example>", "", "Hola."))
+	}
+	if got := e.Flush(); len(got) != 9 || len(daemontest.To(got, "pedro@cliente.example")) != 1 {
+		t.Fatalf("smarthost got %d mails, want 9", len(got))
+	}
+	e.Sink.SetFail(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"})
+	e.MustSend("rosa@cliente.example", []string{"soporte@example.com"}, mail("From: rosa@cliente.example", "To: soporte@example.com",
+		"Subject: Consulta de rosa", "Message-ID: <rosa@cliente.example>", "", "Hola."))
+	if got := e.Flush(); len(got) != 0 {
+		t.Fatalf("%d mails accepted while the smarthost refused", len(got))
+	}
+	e.Sink.SetFail(nil)
+	e.Clock.Advance(31 * time.Second) // past the first retry's backoff (30 s)
+	if got := e.Flush(); len(got) != 3 || len(daemontest.To(got, "rosa@cliente.example")) != 1 {
+		t.Fatalf("after the smarthost recovered: %d mails, want rosa's 3", len(got))
+	}
+	if n := e.Sink.Connections(); n != 1 {
+		t.Errorf("%d connections to the smarthost, want 1", n)
 	}
 }
