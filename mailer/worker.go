@@ -116,37 +116,17 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if len(due) == 0 {
 			return sent, nil
 		}
-		// A few deliveries at once: a smarthost round trip or a file flush
-		// each, and a busy desk queues several mails per incoming one.
-		// Claims keep any row from going out twice.
-		var (
-			mu       sync.Mutex
-			firstErr error
-			wg       sync.WaitGroup
-			slots    = make(chan struct{}, w.Concurrency)
-		)
-		for _, o := range due {
-			if ctx.Err() != nil {
-				break
+		// Claim a few deliveries' worth at a time, in one transaction:
+		// claims keep any row from going out twice, and a smaller batch
+		// keeps each claim well inside its lease.
+		for len(due) > 0 && ctx.Err() == nil {
+			batch := due[:min(len(due), 4*w.Concurrency)]
+			due = due[len(batch):]
+			n, err := w.deliverBatch(ctx, batch)
+			sent += n
+			if err != nil {
+				return sent, err
 			}
-			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				ok, err := w.deliver(ctx, o)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if ok {
-					sent++
-				}
-			}()
-		}
-		wg.Wait()
-		if firstErr != nil {
-			return sent, firstErr
 		}
 		if ctx.Err() != nil {
 			return sent, ctx.Err()
@@ -154,91 +134,177 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 }
 
-// deliver claims, composes and sends one row. It returns an error only
-// when the database fails; a delivery failure is recorded on the row.
-func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error) {
+// outcome is what became of one claimed row.
+type outcome struct {
+	o          *ticketd.Outgoing
+	sendErr    error
+	composeErr error
+}
+
+// deliverBatch claims rows, composes and sends them a few at once (a
+// smarthost round trip or a file flush each, and a busy desk queues
+// several mails per incoming one), and records the outcomes together: a
+// commit for the claims and about one per delivery slot for the outcomes,
+// rather than two per mail. It returns an error only when the database
+// fails; a delivery failure is recorded on the row.
+func (w *Worker) deliverBatch(ctx context.Context, batch []*ticketd.Outgoing) (int, error) {
 	now := w.Now()
-	var claimed bool
+	var claimed []*ticketd.Outgoing
 	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
-		var err error
-		claimed, err = tx.Claim(o.ID, now, now.Add(lease))
-		return err
+		claimed = claimed[:0]
+		for _, o := range batch {
+			ok, err := tx.Claim(o.ID, now, now.Add(lease))
+			if err != nil {
+				return err
+			}
+			if ok {
+				claimed = append(claimed, o)
+			}
+		}
+		return nil
 	})
-	if err != nil || !claimed {
-		return false, err
+	if err != nil || len(claimed) == 0 {
+		return 0, err
 	}
-	// Composing reads (and may re-parse a large raw mail): keep it off the
-	// single writer.
+	outcomes := make(chan outcome, len(claimed))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, w.Concurrency)
+	for _, o := range claimed {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			outcomes <- w.attempt(ctx, o)
+		}()
+	}
+	go func() { wg.Wait(); close(outcomes) }()
+	// Record what is ready while the rest is still being sent.
+	sent := 0
+	var firstErr error
+	for first := range outcomes {
+		done := []outcome{first}
+	more:
+		for {
+			select {
+			case oc, ok := <-outcomes:
+				if !ok {
+					break more
+				}
+				done = append(done, oc)
+			default:
+				break more
+			}
+		}
+		n, err := w.record(ctx, done)
+		sent += n
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return sent, firstErr
+}
+
+// attempt composes and sends one claimed row.
+func (w *Worker) attempt(ctx context.Context, o *ticketd.Outgoing) outcome {
+	// Composing reads: keep it off the single writer.
 	var m *Composed
 	var composeErr error
 	if err := w.Store.View(ctx, func(tx ticketd.Tx) error {
 		m, composeErr = w.Composer.Compose(tx, o)
 		return nil
 	}); err != nil {
-		return false, err
+		// The database failed, not the mail: retried at the next pass.
+		return outcome{o: o, sendErr: fmt.Errorf("read for composing: %w", err)}
 	}
-	sendErr := composeErr
-	if sendErr == nil {
-		sendErr = w.Transport.Send(ctx, o.ID, m)
+	if composeErr != nil {
+		return outcome{o: o, sendErr: composeErr, composeErr: composeErr}
 	}
-	now = w.Now()
-	if sendErr == nil {
-		w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
-		if w.OnSent != nil {
-			defer w.OnSent()
+	return outcome{o: o, sendErr: w.Transport.Send(ctx, o.ID, m)}
+}
+
+// record writes the outcomes of several deliveries in one transaction and
+// returns how many were sent.
+func (w *Worker) record(ctx context.Context, done []outcome) (int, error) {
+	now := w.Now()
+	sent, failed := 0, 0
+	type step func(tx ticketd.Tx) error
+	var steps []step
+	for _, oc := range done {
+		o, sendErr := oc.o, oc.sendErr
+		if sendErr == nil {
+			w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
+			sent++
+			steps = append(steps, func(tx ticketd.Tx) error {
+				if err := tx.MarkSent(o.ID, now); err != nil {
+					return err
+				}
+				if o.Ticket != 0 && o.Kind.ToCustomer() {
+					// Customer-facing mails are part of the ticket's record.
+					return tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDelivered, Actor: ticketd.ActorSystem, At: now, Detail: string(o.Kind)}})
+				}
+				return nil
+			})
+			continue
 		}
-		return true, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			if err := tx.MarkSent(o.ID, now); err != nil {
+		var perm *PermanentError
+		var wait *WaitError
+		held := errors.As(sendErr, &wait) // ticketd's own login, logged once where it failed
+		giveUp := errors.As(sendErr, &perm) || oc.composeErr != nil || (now.Sub(o.CreatedAt) >= w.GiveUpAfter && !held)
+		switch {
+		case held:
+			// Soon after the admin puts a new token in place, the mail goes.
+			next := now.Add(min(Backoff(o.Attempts+1), 5*time.Minute))
+			w.Log.Debug("delivery waits for the smarthost login", "row", o.ID, "ticket", o.Ticket, "retry_at", next.Format(time.RFC3339))
+			steps = append(steps, func(tx ticketd.Tx) error { return tx.MarkRetry(o.ID, next, sendErr.Error()) })
+		case !giveUp:
+			next := now.Add(Backoff(o.Attempts + 1))
+			w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
+				"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", sendErr)
+			steps = append(steps, func(tx ticketd.Tx) error { return tx.MarkRetry(o.ID, next, sendErr.Error()) })
+		default:
+			w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)
+			failed++
+			steps = append(steps, func(tx ticketd.Tx) error {
+				if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
+					return err
+				}
+				if o.Ticket == 0 {
+					return nil
+				}
+				if err := tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDeliveryFailed, Actor: ticketd.ActorSystem, At: now,
+					Detail: fmt.Sprintf("%s to %s: %v", o.Kind, o.Rcpt, sendErr)}}); err != nil {
+					return err
+				}
+				if !o.Kind.ToCustomer() {
+					// Telling agents that a mail to an agent failed could loop.
+					return nil
+				}
+				return w.notifyFailure(tx, o, now, sendErr)
+			})
+		}
+	}
+	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
+		for _, st := range steps {
+			if err := st(tx); err != nil {
 				return err
 			}
-			if o.Ticket != 0 && o.Kind.ToCustomer() {
-				// Customer-facing mails are part of the ticket's record.
-				return tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDelivered, Actor: ticketd.ActorSystem, At: now, Detail: string(o.Kind)}})
-			}
-			return nil
-		})
-	}
-	var perm *PermanentError
-	var wait *WaitError
-	held := errors.As(sendErr, &wait) // ticketd's own login, logged once where it failed
-	giveUp := errors.As(sendErr, &perm) || composeErr != nil || (now.Sub(o.CreatedAt) >= w.GiveUpAfter && !held)
-	if held {
-		// Soon after the admin puts a new token in place, the mail goes.
-		next := now.Add(min(Backoff(o.Attempts+1), 5*time.Minute))
-		w.Log.Debug("delivery waits for the smarthost login", "row", o.ID, "ticket", o.Ticket, "retry_at", next.Format(time.RFC3339))
-		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			return tx.MarkRetry(o.ID, next, sendErr.Error())
-		})
-	}
-	if !giveUp {
-		next := now.Add(Backoff(o.Attempts + 1))
-		w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
-			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", sendErr)
-		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			return tx.MarkRetry(o.ID, next, sendErr.Error())
-		})
-	}
-	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)
-	if w.OnFailed != nil {
-		defer w.OnFailed()
-	}
-	return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-		if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
-			return err
 		}
-		if o.Ticket == 0 {
-			return nil
-		}
-		if err := tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDeliveryFailed, Actor: ticketd.ActorSystem, At: now,
-			Detail: fmt.Sprintf("%s to %s: %v", o.Kind, o.Rcpt, sendErr)}}); err != nil {
-			return err
-		}
-		if !o.Kind.ToCustomer() {
-			// Telling agents that a mail to an agent failed could loop.
-			return nil
-		}
-		return w.notifyFailure(tx, o, now, sendErr)
+		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	for range sent {
+		if w.OnSent != nil {
+			w.OnSent()
+		}
+	}
+	for range failed {
+		if w.OnFailed != nil {
+			w.OnFailed()
+		}
+	}
+	return sent, nil
 }
 
 // notifyFailure tells the assignee (or the mailbox's agents) that a mail to
