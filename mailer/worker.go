@@ -28,6 +28,11 @@ type Worker struct {
 	Poll time.Duration
 	// Concurrency is how many mails are delivered at once (default 4).
 	Concurrency int
+	// Linger is how long Run waits after a Wake before it looks for rows
+	// (default 20 ms): the rows of the mails that arrive meanwhile are
+	// claimed in the same transaction, and the single writer that intake
+	// waits on commits for the outbox a few times less often.
+	Linger time.Duration
 	// OnSent and OnFailed, when set, hear of each mail delivered or given
 	// up on, after the outcome is recorded (the metrics' counters).
 	OnSent, OnFailed func()
@@ -56,6 +61,9 @@ func (w *Worker) init() {
 	}
 	if w.Concurrency <= 0 {
 		w.Concurrency = 4
+	}
+	if w.Linger == 0 {
+		w.Linger = 20 * time.Millisecond
 	}
 }
 
@@ -92,6 +100,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			t.Stop()
 			return nil
 		case <-w.wake:
+			t.Stop()
+			t = time.NewTimer(w.Linger)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
 		case <-t.C:
 		}
 		t.Stop()

@@ -45,6 +45,7 @@ func main() {
 	big := flag.Bool("big", true, "also send a 25 MB mail on each of 16 connections and report ticketd's peak RSS")
 	mailpit := flag.String("mailpit", "", "the mailpit binary (default: mailpit in PATH or in $(go env GOPATH)/bin)")
 	ticketd := flag.String("ticketd", "", "a ticketd binary to measure (default: built from this tree)")
+	flag.IntVar(&smtpConnections, "smtp-connections", 0, "ticketd's [outbound] smtp_connections (0: its default)")
 	flag.Parse()
 	if err := run(*n10, *nPDF, *n1, *big, *mailpit, *ticketd); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -144,6 +145,9 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 	}
 	return nil
 }
+
+// smtpConnections, when set, goes into ticketd's [outbound].
+var smtpConnections int
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -460,7 +464,7 @@ listen = ""
 transport = "smtp"
 smtp_addr = %q
 smtp_starttls = "none"
-
+%s
 [[mailboxes]]
 address = "soporte@example.com"
 name = "Soporte Example"
@@ -471,7 +475,7 @@ email = "ana@example.com"
 
 [[agents]]
 email = "luis@example.com"
-`, filepath.Join(dir, "data"), addr, host.addr)
+`, filepath.Join(dir, "data"), addr, host.addr, connsLine())
 	path := filepath.Join(dir, "ticketd.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -487,6 +491,13 @@ email = "luis@example.com"
 		return nil, err
 	}
 	return &proc{addr: addr, cmd: cmd, host: host}, nil
+}
+
+func connsLine() string {
+	if smtpConnections == 0 {
+		return ""
+	}
+	return fmt.Sprintf("smtp_connections = %d\n", smtpConnections)
 }
 
 // limitedWriter keeps the first n bytes of a process's log.
