@@ -316,7 +316,7 @@ func newView(d Data, lang string) view {
 // funcMap holds the functions templates may call; size depends on the language.
 func funcMap(lang string) map[string]any {
 	return map[string]any{
-		"size":  func(n int64) string { return formatSize(n, lang) },
+		"size":    func(n int64) string { return formatSize(n, lang) },
 		"lines":   lines,
 		"brLines": brLines,
 	}
