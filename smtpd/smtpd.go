@@ -217,6 +217,10 @@ func (ss *session) Data(r io.Reader) error {
 	if _, err := buf.ReadFrom(br); err != nil {
 		switch {
 		case errors.Is(err, errOverBudget):
+			// Give back what this mail held before reading the rest away,
+			// so that the sessions still reading can finish theirs.
+			ss.srv.held.Add(-br.held)
+			br.held = 0
 			io.Copy(io.Discard, r)
 			ss.srv.log.Warn("mail deferred: memory budget for mail in flight is used up", "budget", ss.srv.opt.MemoryBudget)
 			return errBusy
