@@ -47,9 +47,15 @@ type Message struct {
 	ParseError   string
 	CreatedAt    time.Time
 	Attachments  []Attachment
+	// HTML is the HTML body intake decoded ("" when the mail had none).
+	// InsertMessage stores it; Message and Messages leave it empty (read
+	// it with MessageHTML).
+	HTML string
 }
 
-// Attachment is the metadata of one attachment; its bytes live in the raw mail.
+// Attachment is one attachment (or inline image) of a message. The raw
+// mail keeps it as received; the store keeps its decoded bytes beside it,
+// so that nothing has to parse the raw mail again.
 type Attachment struct {
 	ID          int64
 	Message     int64
@@ -57,6 +63,11 @@ type Attachment struct {
 	Filename    string
 	ContentType string
 	Size        int64
+	ContentID   string // without <>: what the HTML's "cid:" URLs name
+	Inline      bool   // shown inside the body (a pasted image), not attached
+	// Content is the decoded bytes. InsertMessage stores them; Message and
+	// Messages leave it nil (read it with AttachmentContent).
+	Content []byte
 }
 
 // MessageRef is where a stored Message-ID lives: what threading and

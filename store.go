@@ -77,12 +77,20 @@ type MessageTx interface {
 	// InsertRaw stores a mail's bytes exactly as received and sets its ID.
 	InsertRaw(r *Raw) error
 	Raw(id int64) (*Raw, error)
-	// InsertMessage stores m with its attachments' metadata and sets their IDs.
+	// InsertMessage stores m with its HTML and its attachments (metadata
+	// and decoded bytes) and sets their IDs.
 	InsertMessage(m *Message) error
 	Message(id int64) (*Message, error)
 	// Messages returns a ticket's messages, oldest first, with attachments.
 	Messages(ticket int64) ([]*Message, error)
 	Attachment(id int64) (*Attachment, error)
+	// MessageHTML returns the HTML body stored with a message ("" when its
+	// mail had none). kept is false for a message stored before bodies
+	// were kept (its raw mail is then the only source).
+	MessageHTML(id int64) (html string, kept bool, err error)
+	// AttachmentContent returns an attachment's decoded bytes. kept is
+	// false for one stored before they were kept.
+	AttachmentContent(id int64) (data []byte, kept bool, err error)
 	// MessagesByMessageID finds the stored messages carrying a Message-ID
 	// (a bounded number of them).
 	MessagesByMessageID(id string) ([]MessageRef, error)

@@ -116,6 +116,9 @@ type Outbound struct {
 	SMTPPassword string   `toml:"smtp_password"`
 	SMTPStartTLS string   `toml:"smtp_starttls"`
 	GiveUpAfter  Duration `toml:"give_up_after"`
+	// SMTPConnections is how many sessions with the smarthost stay open
+	// and carry mail at once.
+	SMTPConnections int `toml:"smtp_connections"`
 	// SMTPAuth is "plain" (smtp_username and smtp_password) or "xoauth2"
 	// (smtp_username with the oauth2_* keys below).
 	SMTPAuth string `toml:"smtp_auth"`
@@ -199,11 +202,12 @@ func defaults() *Config {
 		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
 		AgentIMAP: AgentIMAP{TLS: "starttls"},
 		Outbound: Outbound{
-			Transport:    "dir",
-			Dir:          "var/outbox",
-			SMTPStartTLS: "opportunistic",
-			GiveUpAfter:  Duration{72 * time.Hour},
-			SMTPAuth:     "plain",
+			Transport:       "dir",
+			Dir:             "var/outbox",
+			SMTPStartTLS:    "opportunistic",
+			GiveUpAfter:     Duration{72 * time.Hour},
+			SMTPAuth:        "plain",
+			SMTPConnections: 4,
 		},
 		Lifecycle: Lifecycle{
 			PendingCloseDays:        30,
@@ -525,7 +529,7 @@ func (c *Config) Summary() string {
 		if c.Outbound.SMTPAuth == "xoauth2" {
 			auth += " with XOAUTH2 (" + tokenHost(c.Outbound.TokenURL) + ")"
 		}
-		fmt.Fprintf(&b, "outbound:  smtp %s (starttls %s, %s), give up after %s\n", c.Outbound.SMTPAddr, c.Outbound.SMTPStartTLS, auth, c.Outbound.GiveUpAfter.Duration)
+		fmt.Fprintf(&b, "outbound:  smtp %s (starttls %s, %s, %d connections), give up after %s\n", c.Outbound.SMTPAddr, c.Outbound.SMTPStartTLS, auth, c.Outbound.SMTPConnections, c.Outbound.GiveUpAfter.Duration)
 	default:
 		fmt.Fprintf(&b, "outbound:  .eml files in %s\n", c.Outbound.Dir)
 	}

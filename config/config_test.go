@@ -83,6 +83,7 @@ func TestDefaults(t *testing.T) {
 		{"transport", c.Outbound.Transport, "dir"},
 		{"smtp_starttls", c.Outbound.SMTPStartTLS, "opportunistic"},
 		{"give_up_after", c.Outbound.GiveUpAfter.Duration, 72 * time.Hour},
+		{"smtp_connections", c.Outbound.SMTPConnections, 4},
 		{"pending_close_days", c.Lifecycle.PendingCloseDays, 30},
 		{"reminder_days_before_close", c.Lifecycle.ReminderDaysBeforeClose, 7},
 		{"scan_interval", c.Lifecycle.ScanInterval.Duration, time.Minute},

@@ -199,6 +199,9 @@ func (c *Config) validateOutbound(p *problems) {
 		p.add("outbound.smtp_starttls", `must be "required", "opportunistic" or "none", not %q`, o.SMTPStartTLS)
 	}
 	checkPositive(p, "outbound.give_up_after", o.GiveUpAfter)
+	if o.SMTPConnections < 1 || o.SMTPConnections > 100 {
+		p.add("outbound.smtp_connections", "must be from 1 to 100 (sessions kept open with the smarthost), not %d", o.SMTPConnections)
+	}
 }
 
 func (c *Config) validateLifecycle(p *problems, inFile func(string) bool) {

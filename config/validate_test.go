@@ -61,6 +61,8 @@ func TestEachProblemNamesKeyAndLine(t *testing.T) {
 		{"give_up_after zero", "[outbound]\ngive_up_after = \"0s\"", "outbound.give_up_after", 2, "greater than 0"},
 		{"give_up_after days", "[outbound]\ngive_up_after = \"3d\"", "outbound.give_up_after", 2, "hours"},
 		{"give_up_after number", "[outbound]\ngive_up_after = 72", "outbound.give_up_after", 2, "duration in quotes"},
+		{"smtp_connections zero", "[outbound]\nsmtp_connections = 0", "outbound.smtp_connections", 2, "from 1 to 100"},
+		{"smtp_connections many", "\n[outbound]\nsmtp_connections = 1000", "outbound.smtp_connections", 3, "from 1 to 100"},
 		{"pending negative", "[lifecycle]\npending_close_days = -1", "lifecycle.pending_close_days", 2, "0 (never close"},
 		{"reminder negative", "[lifecycle]\nreminder_days_before_close = -2", "lifecycle.reminder_days_before_close", 2, "0 or more"},
 		{"reminder too late", "[lifecycle]\npending_close_days = 7\nreminder_days_before_close = 7", "lifecycle.reminder_days_before_close", 3, "less than pending_close_days (7)"},

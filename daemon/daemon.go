@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -61,6 +62,11 @@ type Options struct {
 	// that does not answer until it ends (serve); otherwise the first
 	// failure is returned (inject, sweep).
 	WaitForStore context.Context
+	// MemoryLimit is the runtime's soft memory limit (default 256 MiB;
+	// negative leaves the runtime's setting, e.g. when GOMEMLIMIT is set):
+	// with GCPercent's high target, it makes the collector work harder
+	// only when large mails are in flight.
+	MemoryLimit int64
 }
 
 // Daemon is a running ticketd.
@@ -183,9 +189,14 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if tr == nil {
 		tr = TransportFor(cfg, opt)
 	}
+	concurrency := opt.OutboxConcurrency
+	if concurrency == 0 && cfg.Outbound.Transport == "smtp" {
+		// One sender per smarthost session: each keeps its own busy.
+		concurrency = cfg.Outbound.SMTPConnections
+	}
 	p.Worker = &mailer.Worker{
 		Store: st, Composer: p.Composer, Transport: tr, Now: opt.Now, Log: opt.Log,
-		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll, Concurrency: opt.OutboxConcurrency,
+		GiveUpAfter: cfg.Outbound.GiveUpAfter.Duration, Poll: opt.OutboxPoll, Concurrency: concurrency,
 	}
 	p.Desk.Wake = p.wake
 	return p, nil
@@ -213,6 +224,14 @@ func (p *Parts) LoginNeeded(e *oauth.Error) {
 	}
 }
 
+// mailBudget bounds the raw bytes all SMTP sessions hold before their
+// commit. Reading, parsing and storing a mail holds several times its size
+// (the growing buffer, its decoded parts, the database's copy), so the
+// largest mails are taken one at a time (at least 32 MiB of mail at once,
+// some 150 mails of 200 KB): sixteen senders of 25 MB mails stay within a
+// few hundred MB, and those that do not fit hear 452 and come back.
+func mailBudget(maxMessage int64) int64 { return max(maxMessage, 32<<20) }
+
 // Redacting returns log (the default logger when nil) writing through
 // threading's redacting handler, so that no component's log line carries a
 // reply token.
@@ -226,8 +245,10 @@ func Redacting(log *slog.Logger) *slog.Logger {
 	return slog.New(threading.NewRedactingHandler(log.Handler()))
 }
 
-// TransportFor builds the configured outbound transport; with smtp_auth =
-// "xoauth2" it gets its access tokens from the refresh token file.
+// TransportFor builds the configured outbound transport: for a smarthost,
+// a pool of smtp_connections sessions kept open between mails (with
+// smtp_auth = "xoauth2" it gets its access tokens from the refresh token
+// file).
 func TransportFor(cfg *config.Config, opt Options) mailer.Transport {
 	if cfg.Outbound.Transport == "smtp" {
 		t := mailer.SMTPTransport{
@@ -237,7 +258,7 @@ func TransportFor(cfg *config.Config, opt Options) mailer.Transport {
 		if cfg.Outbound.SMTPAuth == "xoauth2" {
 			t.Tokens = OutboundTokens(cfg, opt)
 		}
-		return t
+		return &mailer.SMTPPool{SMTPTransport: t, Size: cfg.Outbound.SMTPConnections, Now: opt.Now}
 	}
 	return mailer.DirTransport{Dir: cfg.Outbound.Dir}
 }
@@ -275,6 +296,12 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 	case opt.GCPercent > 0:
 		debug.SetGCPercent(opt.GCPercent)
 	}
+	switch {
+	case opt.MemoryLimit == 0:
+		debug.SetMemoryLimit(256 << 20)
+	case opt.MemoryLimit > 0:
+		debug.SetMemoryLimit(opt.MemoryLimit)
+	}
 	parts, err := OpenParts(cfg, opt)
 	if err != nil {
 		return nil, err
@@ -293,7 +320,8 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		Hostname: cfg.Server.Hostname, MaxMessageBytes: cfg.SMTP.MaxMessageBytes, Log: log, OnSession: d.Metrics.SMTPSession,
 		ReadTimeout: cfg.SMTP.ReadTimeout.Duration, DataTimeout: cfg.SMTP.DataTimeout.Duration,
 		MaxConnections: cfg.SMTP.MaxConnections, MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
-		Postmaster: func(addr string) (string, bool) { return PostmasterMailbox(parts.Desk.Config(), addr) },
+		MemoryBudget: mailBudget(cfg.SMTP.MaxMessageBytes),
+		Postmaster:   func(addr string) (string, bool) { return PostmasterMailbox(parts.Desk.Config(), addr) },
 	}
 	if cfg.SMTP.TLSCertFile != "" {
 		if err := d.loadCert(cfg); err != nil {
@@ -416,6 +444,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	d.cancel()
 	d.wg.Wait()
+	if c, ok := d.Worker.Transport.(io.Closer); ok {
+		c.Close() // QUIT to the smarthost sessions
+	}
 	return errors.Join(err, d.Store.Close())
 }
 

@@ -100,6 +100,9 @@ oauth2_refresh_token_file = %q
 
 	// 2b. The provider ends the access token early: the smarthost refuses
 	// it, the mail is retried (not failed), and goes with a new token.
+	// (A session kept open stays logged in; after more than a minute
+	// unused it is closed, and the next mail logs in anew.)
+	e.Clock.Advance(2 * time.Minute)
 	srv.DropAccessTokens()
 	send("marta@cliente.example", "consulta intermedia")
 	first := flush() // the first login is refused; the next ones get a new token

@@ -166,6 +166,7 @@ func (p *planner) message(author ticketd.Author, internal, unverified bool) {
 		Unverified: unverified,
 		CreatedAt:  p.m.Now,
 		ParseError: strings.Join(ps.Problems, "; "),
+		HTML:       ps.HTML,
 	}
 	for _, l := range [][]message.Address{ps.To, ps.Cc} {
 		for _, ad := range l {
@@ -177,6 +178,7 @@ func (p *planner) message(author ticketd.Author, internal, unverified bool) {
 	for _, at := range ps.Attachments {
 		msg.Attachments = append(msg.Attachments, ticketd.Attachment{
 			PartIndex: at.Index, Filename: at.Filename, ContentType: at.ContentType, Size: int64(len(at.Content)),
+			ContentID: at.ContentID, Inline: at.Inline, Content: at.Content,
 		})
 	}
 	p.out.Message = msg

@@ -34,7 +34,34 @@ var richKinds = map[ticketd.OutboxKind]bool{
 	ticketd.KindRelay: true, ticketd.KindAgentNew: true, ticketd.KindAgentReply: true, ticketd.KindAgentReopened: true, ticketd.KindNote: true,
 }
 
+// parsed gives what intake decoded of the message: its HTML and its files
+// with their bytes, read from the store. Only a message stored before the
+// store kept them is parsed again from its raw mail.
 func (c *Composer) parsed(tx ticketd.Tx, m *ticketd.Message) (*message.Parsed, error) {
+	html, kept, err := tx.MessageHTML(m.ID)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: html of message %d: %w", m.ID, err)
+	}
+	if !kept {
+		return c.reparse(tx, m)
+	}
+	p := &message.Parsed{Subject: m.Subject, Text: m.Text, HTML: html}
+	for _, a := range m.Attachments {
+		data, kept, err := tx.AttachmentContent(a.ID)
+		if err != nil {
+			return nil, fmt.Errorf("mailer: attachment %d of message %d: %w", a.ID, m.ID, err)
+		}
+		if !kept {
+			return c.reparse(tx, m)
+		}
+		p.Attachments = append(p.Attachments, message.Part{Index: a.PartIndex, Filename: a.Filename, ContentType: a.ContentType,
+			ContentID: a.ContentID, Inline: a.Inline, Content: data})
+	}
+	return p, nil
+}
+
+// reparse reads a message stored before its decoded parts were kept.
+func (c *Composer) reparse(tx ticketd.Tx, m *ticketd.Message) (*message.Parsed, error) {
 	raw, err := tx.Raw(m.RawID)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: raw of message %d: %w", m.ID, err)

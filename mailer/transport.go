@@ -111,20 +111,41 @@ type SMTPTransport struct {
 	Timeout   time.Duration
 }
 
-// Send implements Transport.
+// Send implements Transport over a connection of its own: connect, log
+// in, send, QUIT. The daemon sends through an SMTPPool instead.
 func (t SMTPTransport) Send(ctx context.Context, _ int64, m *Composed) error {
+	c, err := t.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := transact(c, m); err != nil {
+		return err
+	}
+	c.Quit()
+	return nil
+}
+
+// open connects and logs in.
+func (t SMTPTransport) open(ctx context.Context) (*smtp.Client, error) {
 	timeout := t.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
 	c, err := t.connect(ctx, timeout)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Close()
 	if err := t.auth(ctx, c); err != nil {
-		return err
+		c.Close()
+		return nil, err
 	}
+	return c, nil
+}
+
+// transact sends one mail over an open session: MAIL, RCPT per
+// recipient, DATA.
+func transact(c *smtp.Client, m *Composed) error {
 	var opts *smtp.MailOptions
 	if !isASCII(m.From) || slices.ContainsFunc(m.Rcpts, func(r string) bool { return !isASCII(r) }) {
 		// An internationalized address needs SMTPUTF8 (RFC 6531).
@@ -136,6 +157,9 @@ func (t SMTPTransport) Send(ctx context.Context, _ int64, m *Composed) error {
 				// Retrying cannot help: this smarthost cannot carry the address.
 				return &PermanentError{fmt.Errorf("MAIL FROM: the smarthost does not support SMTPUTF8, needed for an internationalized address: %w", err)}
 			}
+		}
+		if !usable(err) {
+			return &notSentError{classify("MAIL FROM", err)}
 		}
 		return classify("MAIL FROM", err)
 	}
@@ -155,7 +179,6 @@ func (t SMTPTransport) Send(ctx context.Context, _ int64, m *Composed) error {
 	if err := w.Close(); err != nil {
 		return classify("DATA", err)
 	}
-	c.Quit()
 	return nil
 }
 
@@ -191,18 +214,11 @@ func (t SMTPTransport) auth(ctx context.Context, c *smtp.Client) error {
 // Check connects and logs in as Send would, then quits without sending
 // (`check-config --connect`).
 func (t SMTPTransport) Check(ctx context.Context) error {
-	timeout := t.Timeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	c, err := t.connect(ctx, timeout)
+	c, err := t.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := t.auth(ctx, c); err != nil {
-		return err
-	}
 	return c.Quit()
 }
 

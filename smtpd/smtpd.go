@@ -294,6 +294,12 @@ func (ss *session) Data(r io.Reader) error {
 	limit := ss.srv.opt.MaxMessageBytes
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(&sizeReader{r: br, limit: limit}); err != nil {
+		if errors.Is(err, errOverBudget) {
+			// Give back what this mail held before reading the rest away,
+			// so that the sessions still reading can finish theirs.
+			ss.srv.held.Add(-br.held)
+			br.held = 0
+		}
 		return ss.readFailed(r, err)
 	}
 	ss.mu.Lock()

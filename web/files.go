@@ -1,10 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/ticketd/ticketd"
@@ -60,15 +62,56 @@ func downloadName(name string) string {
 	return name
 }
 
+// maxDownloadsPerToken is how many downloads of one ticket's files may
+// run at once; more wait for none and get 429.
+const maxDownloadsPerToken = 4
+
+// downloadSlots counts the downloads in flight per token.
+type downloadSlots struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// take reserves a slot for token, or reports that all are in use.
+func (d *downloadSlots) take(token string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n == nil {
+		d.n = map[string]int{}
+	}
+	if d.n[token] >= maxDownloadsPerToken {
+		return false
+	}
+	d.n[token]++
+	return true
+}
+
+func (d *downloadSlots) release(token string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n[token]--; d.n[token] <= 0 {
+		delete(d.n, token)
+	}
+}
+
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, token, idText string) {
 	// Only the canonical form of a positive id: no sign, no leading zero.
 	if !isDigits(idText) || idText[0] == '0' || len(idText) > 18 {
 		h.serveNotFound(w, r)
 		return
 	}
+	// Counted by the token as written, before it is looked up: a token
+	// that does not exist is limited the same way, so the answer tells
+	// nothing about which ones do.
+	if !h.downloads.take(token) {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "Too many downloads at once from this ticket; try again in a few seconds.", http.StatusTooManyRequests)
+		return
+	}
+	defer h.downloads.release(token)
 	id, _ := strconv.ParseInt(idText, 10, 64)
 	var att *ticketd.Attachment
-	var raw *ticketd.Raw
+	var data []byte
 	err := h.lookup(r, token, func(tx ticketd.Tx, tk *ticketd.Ticket) error {
 		a, err := tx.Attachment(id)
 		if err != nil {
@@ -84,17 +127,24 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, token, idTex
 			return errNotFound
 		}
 		att = a
-		raw, err = tx.Raw(m.RawID)
-		return err
+		var kept bool
+		if data, kept, err = tx.AttachmentContent(a.ID); err != nil || kept {
+			return err
+		}
+		// Stored before the decoded bytes were kept: read the raw mail.
+		raw, err := tx.Raw(m.RawID)
+		if err != nil {
+			return err
+		}
+		part, err := message.Attachment(raw.Data, att.PartIndex)
+		if err != nil {
+			return fmt.Errorf("attachment unreadable: %w", err)
+		}
+		data = part.Content
+		return nil
 	})
 	if err != nil {
 		h.fail(w, r, token, err)
-		return
-	}
-	part, err := message.Attachment(raw.Data, att.PartIndex)
-	if err != nil {
-		h.log.Error("status page: attachment unreadable", "token", tokenPrefix(token), "attachment", att.ID, "err", err)
-		h.serveError(w, r)
 		return
 	}
 	hd := w.Header()
@@ -102,7 +152,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, token, idTex
 	hd.Set("Content-Type", downloadType(att.ContentType))
 	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": downloadName(att.Filename)}))
 	hd.Set("Cache-Control", "private, no-store")
-	hd.Set("Content-Length", strconv.Itoa(len(part.Content)))
+	hd.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(part.Content)
+	w.Write(data)
 }

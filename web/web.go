@@ -53,6 +53,8 @@ type Handler struct {
 	now     func() time.Time
 	tpl     *template.Template
 	cssName string // content-addressed, so browsers may cache it forever
+	// downloads limits the downloads in flight per token.
+	downloads downloadSlots
 }
 
 // New returns the status page over st. cfg is called on each request, so a

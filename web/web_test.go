@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,6 +85,8 @@ type env struct {
 	srv *httptest.Server
 	log *bytes.Buffer
 	now time.Time
+	// rawReads counts the raw mails the status page read.
+	rawReads atomic.Int64
 }
 
 func newEnv(t *testing.T, cfgText string) *env {
@@ -102,7 +105,7 @@ func newEnv(t *testing.T, cfgText string) *env {
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, st: st, cfg: cfg, log: &bytes.Buffer{}, now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(&syncWriter{b: e.log}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := web.New(st, func() *config.Config { return e.cfg }, log, func() time.Time { return e.now })
+	h := web.New(rawCounting{st, &e.rawReads}, func() *config.Config { return e.cfg }, log, func() time.Time { return e.now })
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -202,9 +205,10 @@ func (e *env) add(tk ticket) (token string, files []int64) {
 			}
 			sm := &ticketd.Message{Ticket: t.Number, RawID: r.ID, Author: m.Author, FromAddr: m.FromAddr, FromName: p.From.Name,
 				Subject: p.Subject, Text: p.Text, NewText: threading.CutQuote(p.Text).New, Internal: m.Internal,
-				Unverified: m.Unverified, Automatic: m.Automatic, CreatedAt: tk.Created.Add(time.Duration(i) * time.Hour)}
+				Unverified: m.Unverified, Automatic: m.Automatic, CreatedAt: tk.Created.Add(time.Duration(i) * time.Hour), HTML: p.HTML}
 			for _, a := range p.Attachments {
-				sm.Attachments = append(sm.Attachments, ticketd.Attachment{PartIndex: a.Index, Filename: a.Filename, ContentType: a.ContentType, Size: int64(len(a.Content))})
+				sm.Attachments = append(sm.Attachments, ticketd.Attachment{PartIndex: a.Index, Filename: a.Filename, ContentType: a.ContentType, Size: int64(len(a.Content)),
+					ContentID: a.ContentID, Inline: a.Inline, Content: a.Content})
 			}
 			if err := tx.InsertMessage(sm); err != nil {
 				return err

@@ -110,7 +110,7 @@ func checkOutbound(ctx context.Context, w io.Writer, cfg *config.Config) bool {
 	tokens := daemon.OutboundTokens(cfg, daemon.Options{Log: quietLog})
 	life, err := tokens.Refresh(ctx)
 	if err == nil {
-		t := daemon.TransportFor(cfg, daemon.Options{Log: quietLog}).(mailer.SMTPTransport)
+		t := daemon.TransportFor(cfg, daemon.Options{Log: quietLog}).(*mailer.SMTPPool).SMTPTransport
 		t.Tokens = tokens
 		err = t.Check(ctx)
 	}

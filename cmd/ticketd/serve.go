@@ -41,6 +41,9 @@ func runServe(env *cmdEnv, args []string) int {
 	if env.getenv("GOGC") != "" {
 		opts.GCPercent = -1 // the admin's GOGC wins
 	}
+	if env.getenv("GOMEMLIMIT") != "" {
+		opts.MemoryLimit = -1 // and GOMEMLIMIT
+	}
 	// Signals are ours before anything starts: a SIGHUP during start-up
 	// must not end the process (its default action), and a SIGTERM then
 	// is handled once serving.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/ticketd/ticketd"
@@ -78,6 +79,9 @@ func runSweep(env *cmdEnv, args []string) int {
 	}
 	if *dryRun || len(acts) == 0 {
 		return exitOK
+	}
+	if c, ok := parts.Worker.Transport.(io.Closer); ok {
+		defer c.Close() // QUIT to the smarthost sessions
 	}
 	if _, err := parts.Worker.RunOnce(ctx); err != nil {
 		// The rows stay queued; the daemon or the next sweep sends them.

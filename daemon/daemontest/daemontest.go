@@ -277,12 +277,19 @@ type Sink struct {
 	got  []*Mail
 	// Fail, when set, answers every DATA with this error (retry tests).
 	Fail *smtp.SMTPError
+	// conns are the client ports of the connections it was opened.
+	conns map[string]bool
 }
 
 // NewSink starts a capturing SMTP server on loopback for the test.
 func NewSink(t testing.TB) *Sink {
-	s := &Sink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
+	s := &Sink{conns: map[string]bool{}}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		s.mu.Lock()
+		s.conns[c.Conn().RemoteAddr().String()] = true
+		s.mu.Unlock()
+		return &sinkSession{s: s}, nil
+	}))
 	srv.Domain = "smarthost.test"
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
@@ -303,6 +310,13 @@ func (s *Sink) Take() []*Mail {
 	out := s.got
 	s.got = nil
 	return out
+}
+
+// Connections counts the connections the sink was opened so far.
+func (s *Sink) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // SetFail makes the sink refuse (or, with nil, accept) every message.

@@ -43,10 +43,10 @@ func (t *Tx) Raw(id int64) (*ticketd.Raw, error) {
 // InsertMessage stores a message and its attachments' metadata.
 func (t *Tx) InsertMessage(m *ticketd.Message) error {
 	id, err := t.insertID("insert message",
-		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at)
-		 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING id`,
+		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at, html)
+		 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) RETURNING id`,
 		m.Ticket, nullID(m.RawID), m.Author, m.FromAddr, m.FromName, m.MessageID, m.Subject, textUnlessSame(m.Text, m.NewText), m.NewText,
-		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, m.Outsider, strings.Join(m.Participants, "\n"), m.ParseError, ts(m.CreatedAt))
+		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, m.Outsider, strings.Join(m.Participants, "\n"), m.ParseError, ts(m.CreatedAt), m.HTML)
 	if err != nil {
 		return err
 	}
@@ -58,11 +58,22 @@ func (t *Tx) InsertMessage(m *ticketd.Message) error {
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
 		a.Message = id
-		b.Queue(`INSERT INTO attachments(message, part_index, filename, content_type, size) VALUES ($1,$2,$3,$4,$5) RETURNING id`,
-			id, a.PartIndex, a.Filename, a.ContentType, a.Size).QueryRow(func(row pgx.Row) error { return row.Scan(&a.ID) })
+		b.Queue(`INSERT INTO attachments(message, part_index, filename, content_type, size, content_id, inline) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`,
+			id, a.PartIndex, a.Filename, a.ContentType, a.Size, a.ContentID, a.Inline).QueryRow(func(row pgx.Row) error { return row.Scan(&a.ID) })
 	}
 	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
 		return wrapErr("insert attachment", err)
+	}
+	d := &pgx.Batch{}
+	for _, a := range m.Attachments {
+		data := a.Content
+		if data == nil {
+			data = []byte{} // NOT NULL: an empty file is kept as empty
+		}
+		d.Queue(`INSERT INTO attachment_data(attachment, data) VALUES ($1,$2)`, a.ID, data)
+	}
+	if err := t.tx.SendBatch(t.ctx, d).Close(); err != nil {
+		return wrapErr("insert attachment data", err)
 	}
 	return nil
 }
@@ -144,7 +155,7 @@ func (t *Tx) Messages(ticket int64) ([]*ticketd.Message, error) {
 }
 
 func (t *Tx) attachments(where string, arg any) ([]ticketd.Attachment, error) {
-	rows, err := t.query(`SELECT id, message, part_index, filename, content_type, size FROM attachments WHERE `+where+` ORDER BY id`, arg)
+	rows, err := t.query(`SELECT id, message, part_index, filename, content_type, size, content_id, inline FROM attachments WHERE `+where+` ORDER BY id`, arg)
 	if err != nil {
 		return nil, wrapErr("attachments", err)
 	}
@@ -152,7 +163,7 @@ func (t *Tx) attachments(where string, arg any) ([]ticketd.Attachment, error) {
 	var out []ticketd.Attachment
 	for rows.Next() {
 		var a ticketd.Attachment
-		if err := rows.Scan(&a.ID, &a.Message, &a.PartIndex, &a.Filename, &a.ContentType, &a.Size); err != nil {
+		if err := rows.Scan(&a.ID, &a.Message, &a.PartIndex, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Inline); err != nil {
 			return nil, wrapErr("attachments", err)
 		}
 		out = append(out, a)
@@ -320,4 +331,40 @@ func (t *Tx) RecentAutomatic(ticket int64, since time.Time) (int, error) {
 		return 0, wrapErr("recent automatic", err)
 	}
 	return n, nil
+}
+
+// MessageHTML returns the HTML body stored with a message; kept is false
+// for a message stored before bodies were kept.
+func (t *Tx) MessageHTML(id int64) (string, bool, error) {
+	var html *string
+	err := t.queryRow(`SELECT html FROM messages WHERE id = $1`, id).Scan(&html)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, ticketd.ErrNotFound
+	}
+	if err != nil {
+		return "", false, wrapErr("message html", err)
+	}
+	if html == nil {
+		return "", false, nil
+	}
+	return *html, true, nil
+}
+
+// AttachmentContent returns an attachment's decoded bytes; kept is false
+// for one stored before they were kept.
+func (t *Tx) AttachmentContent(id int64) ([]byte, bool, error) {
+	var data []byte
+	var kept bool
+	err := t.queryRow(`SELECT d.data IS NOT NULL, d.data FROM attachments a LEFT JOIN attachment_data d ON d.attachment = a.id WHERE a.id = $1`, id).
+		Scan(&kept, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, ticketd.ErrNotFound
+	}
+	if err != nil {
+		return nil, false, wrapErr("attachment content", err)
+	}
+	if kept && data == nil {
+		data = []byte{}
+	}
+	return data, kept, nil
 }

@@ -147,6 +147,9 @@ func (t *Tx) forget(addr string, rep *ticketd.ForgetReport) error {
 		if err := t.queryRow(`SELECT raw_id FROM messages WHERE id = ?`, id).Scan(&rawID); err != nil {
 			return wrapErr("forget message", err)
 		}
+		if _, err := t.exec("forget attachment data", `DELETE FROM attachment_data WHERE attachment IN (SELECT id FROM attachments WHERE message = ?)`, id); err != nil {
+			return err
+		}
 		res, err := t.exec("forget attachments", `DELETE FROM attachments WHERE message = ?`, id)
 		if err != nil {
 			return err
@@ -154,7 +157,7 @@ func (t *Tx) forget(addr string, rep *ticketd.ForgetReport) error {
 		n, _ := res.RowsAffected()
 		rep.Attachments += int(n)
 		if _, err := t.exec("forget message", `UPDATE messages SET raw_id = NULL, from_addr = '', from_name = '', message_id = '',
-			subject = '', text = NULL, new_text = '', participants = '', parse_error = '' WHERE id = ?`, id); err != nil {
+			subject = '', text = NULL, new_text = '', participants = '', parse_error = '', html = '' WHERE id = ?`, id); err != nil {
 			return err
 		}
 		if rawID != nil {

@@ -39,13 +39,14 @@ func (t *Tx) Raw(id int64) (*ticketd.Raw, error) {
 	return r, nil
 }
 
-// InsertMessage stores a message and its attachments' metadata.
+// InsertMessage stores a message, its HTML and its attachments: metadata
+// and decoded bytes.
 func (t *Tx) InsertMessage(m *ticketd.Message) error {
 	id, err := t.insert("insert message",
-		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at)
-		 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		`INSERT INTO messages(ticket, raw_id, author, from_addr, from_name, message_id, subject, text, new_text, cut_flagged, internal, automatic, unverified, outsider, participants, parse_error, created_at, html)
+		 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.Ticket, nullID(m.RawID), m.Author, m.FromAddr, m.FromName, m.MessageID, m.Subject, textUnlessSame(m.Text, m.NewText), m.NewText,
-		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, m.Outsider, strings.Join(m.Participants, "\n"), m.ParseError, ms(m.CreatedAt))
+		m.CutFlagged, m.Internal, m.Automatic, m.Unverified, m.Outsider, strings.Join(m.Participants, "\n"), m.ParseError, ms(m.CreatedAt), m.HTML)
 	if err != nil {
 		return err
 	}
@@ -54,12 +55,52 @@ func (t *Tx) InsertMessage(m *ticketd.Message) error {
 		a := &m.Attachments[i]
 		a.Message = id
 		if a.ID, err = t.insert("insert attachment",
-			`INSERT INTO attachments(message, part_index, filename, content_type, size) VALUES (?,?,?,?,?)`,
-			id, a.PartIndex, a.Filename, a.ContentType, a.Size); err != nil {
+			`INSERT INTO attachments(message, part_index, filename, content_type, size, content_id, inline) VALUES (?,?,?,?,?,?,?)`,
+			id, a.PartIndex, a.Filename, a.ContentType, a.Size, a.ContentID, a.Inline); err != nil {
+			return err
+		}
+		data := a.Content
+		if data == nil {
+			data = []byte{} // NOT NULL: an empty file is kept as empty
+		}
+		if _, err := t.exec("insert attachment data", `INSERT INTO attachment_data(attachment, data) VALUES (?,?)`, a.ID, data); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// MessageHTML returns the HTML body stored with a message; kept is false
+// for a message stored before bodies were kept.
+func (t *Tx) MessageHTML(id int64) (string, bool, error) {
+	var html sql.NullString
+	err := t.queryRow(`SELECT html FROM messages WHERE id = ?`, id).Scan(&html)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, ticketd.ErrNotFound
+	}
+	if err != nil {
+		return "", false, wrapErr("message html", err)
+	}
+	return html.String, html.Valid, nil
+}
+
+// AttachmentContent returns an attachment's decoded bytes; kept is false
+// for one stored before they were kept.
+func (t *Tx) AttachmentContent(id int64) ([]byte, bool, error) {
+	var data []byte
+	var kept bool
+	err := t.queryRow(`SELECT d.data IS NOT NULL, d.data FROM attachments a LEFT JOIN attachment_data d ON d.attachment = a.id WHERE a.id = ?`, id).
+		Scan(&kept, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, ticketd.ErrNotFound
+	}
+	if err != nil {
+		return nil, false, wrapErr("attachment content", err)
+	}
+	if kept && data == nil {
+		data = []byte{}
+	}
+	return data, kept, nil
 }
 
 // textUnlessSame stores a message's whole text only where the cut changed
@@ -147,7 +188,7 @@ func (t *Tx) Messages(ticket int64) ([]*ticketd.Message, error) {
 }
 
 func (t *Tx) attachments(where string, arg any) ([]ticketd.Attachment, error) {
-	rows, err := t.query(`SELECT id, message, part_index, filename, content_type, size FROM attachments WHERE `+where+` ORDER BY id`, arg)
+	rows, err := t.query(`SELECT id, message, part_index, filename, content_type, size, content_id, inline FROM attachments WHERE `+where+` ORDER BY id`, arg)
 	if err != nil {
 		return nil, wrapErr("attachments", err)
 	}
@@ -155,7 +196,7 @@ func (t *Tx) attachments(where string, arg any) ([]ticketd.Attachment, error) {
 	var out []ticketd.Attachment
 	for rows.Next() {
 		var a ticketd.Attachment
-		if err := rows.Scan(&a.ID, &a.Message, &a.PartIndex, &a.Filename, &a.ContentType, &a.Size); err != nil {
+		if err := rows.Scan(&a.ID, &a.Message, &a.PartIndex, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Inline); err != nil {
 			return nil, wrapErr("attachments", err)
 		}
 		out = append(out, a)

@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListTickets", testListTickets},
 		{"MessagesAndAttachments", testMessagesAndAttachments},
 		{"RawKeptExactly", testRawKeptExactly},
+		{"DecodedPartsKept", testDecodedPartsKept},
 		{"MessagesByMessageID", testMessagesByMessageID},
 		{"ThreadAndParticipants", testThreadAndParticipants},
 		{"EventsInOrder", testEventsInOrder},
@@ -220,6 +222,70 @@ func testMessagesAndAttachments(t *testing.T, open Opener) {
 		}
 		if _, err := tx.Message(m.ID + 100); !errors.Is(err, ticketd.ErrNotFound) {
 			t.Errorf("missing message: %v", err)
+		}
+		return nil
+	})
+}
+
+// What intake decoded of a mail (its HTML, its files' bytes, which images
+// the HTML shows) comes back as stored, so nothing parses the raw mail again.
+func testDecodedPartsKept(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	pdf := []byte("%PDF-1.4\x00\xff\xfe binary\r\n")
+	html := `<p>Hola, adjunto <img src="cid:shot@x.example"> la factura.</p>`
+	var withParts, plain *ticketd.Message
+	update(t, s, func(tx ticketd.Tx) error {
+		tk, err := NewTicket(tx, "parts", "c@x.example")
+		if err != nil {
+			return err
+		}
+		withParts = &ticketd.Message{Ticket: tk.Number, Author: ticketd.AuthorCustomer, Text: "Hola", NewText: "Hola", HTML: html, CreatedAt: t0,
+			Attachments: []ticketd.Attachment{
+				{PartIndex: 3, Filename: "factura.pdf", ContentType: "application/pdf", Size: int64(len(pdf)), Content: pdf},
+				{PartIndex: 4, Filename: "shot.png", ContentType: "image/png", Size: 4, ContentID: "shot@x.example", Inline: true, Content: []byte("\x89PNG")},
+				{PartIndex: 5, Filename: "vacio.txt", ContentType: "text/plain", Size: 0, Content: nil},
+			}}
+		if err := tx.InsertMessage(withParts); err != nil {
+			return err
+		}
+		plain = &ticketd.Message{Ticket: tk.Number, Author: ticketd.AuthorCustomer, Text: "Otra", NewText: "Otra", CreatedAt: t0.Add(time.Minute)}
+		return tx.InsertMessage(plain)
+	})
+	s = reopen()
+	view(t, s, func(tx ticketd.Tx) error {
+		got, kept, err := tx.MessageHTML(withParts.ID)
+		if err != nil || !kept || got != html {
+			t.Fatalf("MessageHTML = %q, %v, %v; want the HTML as sent", got, kept, err)
+		}
+		if got, kept, err := tx.MessageHTML(plain.ID); err != nil || !kept || got != "" {
+			t.Fatalf("MessageHTML of a text-only mail = %q, %v, %v; want \"\", kept", got, kept, err)
+		}
+		if _, _, err := tx.MessageHTML(plain.ID + 100); !errors.Is(err, ticketd.ErrNotFound) {
+			t.Errorf("MessageHTML of a missing message: %v", err)
+		}
+		m, err := tx.Message(withParts.ID)
+		if err != nil {
+			return err
+		}
+		if len(m.Attachments) != 3 {
+			t.Fatalf("attachments read back: %+v", m.Attachments)
+		}
+		shot := m.Attachments[1]
+		if shot.ContentID != "shot@x.example" || !shot.Inline || m.Attachments[0].Inline || m.Attachments[0].ContentID != "" {
+			t.Errorf("inline marks read back: %+v", m.Attachments)
+		}
+		want := [][]byte{pdf, []byte("\x89PNG"), {}}
+		for i, a := range m.Attachments {
+			if a.Content != nil {
+				t.Errorf("Message loads the bytes of %s: list reads must stay light", a.Filename)
+			}
+			data, kept, err := tx.AttachmentContent(a.ID)
+			if err != nil || !kept || !bytes.Equal(data, want[i]) || data == nil {
+				t.Errorf("AttachmentContent(%s) = %q, %v, %v; want %q", a.Filename, data, kept, err, want[i])
+			}
+		}
+		if _, _, err := tx.AttachmentContent(shot.ID + 100); !errors.Is(err, ticketd.ErrNotFound) {
+			t.Errorf("AttachmentContent of a missing attachment: %v", err)
 		}
 		return nil
 	})
