@@ -63,8 +63,10 @@ func downloadName(name string) string {
 }
 
 // maxDownloadsPerToken is how many downloads of one ticket's files may
-// run at once; more wait for none and get 429.
-const maxDownloadsPerToken = 4
+// run at once; more wait for none and get 429. A browser loads at most six
+// images of a page at once from one host, so a page with many pasted
+// screenshots never meets the limit.
+const maxDownloadsPerToken = 8
 
 // downloadSlots counts the downloads in flight per token.
 type downloadSlots struct {

@@ -66,8 +66,8 @@ func TestPageAndDownloadsReadNoRawMail(t *testing.T) {
 	}
 }
 
-// Downloads of one ticket's files run at most four at once: a fifth, while
-// four are still being sent to slow readers, gets 429 with Retry-After,
+// Downloads of one ticket's files run at most eight at once: a ninth, while
+// eight are still being sent to slow readers, gets 429 with Retry-After,
 // and another ticket's download is not held up by them.
 func TestConcurrentDownloadsPerTokenAreLimited(t *testing.T) {
 	e := newEnv(t, "")
@@ -79,7 +79,7 @@ func TestConcurrentDownloadsPerTokenAreLimited(t *testing.T) {
 	addr := strings.TrimPrefix(e.srv.URL, "http://")
 	path := fmt.Sprintf("/t/%s/files/%d", token, ids[0])
 	var slow []net.Conn
-	for range 4 {
+	for range 8 {
 		c := slowReader(t, addr)
 		slow = append(slow, c)
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
@@ -91,7 +91,7 @@ func TestConcurrentDownloadsPerTokenAreLimited(t *testing.T) {
 	}
 	r := e.get(path)
 	if r.Code != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
-		t.Errorf("fifth download at once: %d, Retry-After %q; want 429 with Retry-After", r.Code, r.Header.Get("Retry-After"))
+		t.Errorf("ninth download at once: %d, Retry-After %q; want 429 with Retry-After", r.Code, r.Header.Get("Retry-After"))
 	}
 	if r := e.get(fmt.Sprintf("/t/%s/files/%d", other, otherIDs[0])); r.Code != 200 || r.Body != "hola" {
 		t.Errorf("another ticket's download: %d %q", r.Code, r.Body)
