@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -61,8 +60,9 @@ func TestCheckConfigConnectPostgres(t *testing.T) {
 	}
 }
 
-// startServe starts `serve` on cfg until the test ends (or stop is called).
-func startServe(t *testing.T, cfg, addr string) (stop func()) {
+// startServe starts `serve` on cfg until the test ends (or stop is
+// called), and returns the SMTP address it listens on.
+func startServe(t *testing.T, cfg string) (addr string, stop func()) {
 	t.Helper()
 	cmd := exec.Command(ticketdBinary(t), "serve", "-config", cfg)
 	logs := &syncBuffer{}
@@ -86,14 +86,7 @@ func startServe(t *testing.T, cfg, addr string) (stop func()) {
 			t.Logf("serve log:\n%s", logs.String())
 		}
 	})
-	waitFor(t, "SMTP listener", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return stop
+	return servingAddr(t, "serve", logs, done), stop
 }
 
 // A SQLite installation is copied into PostgreSQL, verified table by
@@ -102,10 +95,8 @@ func startServe(t *testing.T, cfg, addr string) (stop func()) {
 func TestStoreCopy(t *testing.T) {
 	dsn := pgtest.Shared(t).NewDB(t)
 	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	base := strings.Replace(daemontest.BaseConfig(dir), `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = %q", addr), 1)
-	_, sqliteCfg := writeConfig(t, base)
-	stop := startServe(t, sqliteCfg, addr)
+	_, sqliteCfg := writeConfig(t, daemontest.BaseConfig(dir))
+	addr, stop := startServe(t, sqliteCfg)
 	if err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"},
 		"From: Carla Ruiz <carla@cliente.example>\r\nTo: soporte@example.com\r\nSubject: Factura duplicada\r\nMessage-ID: <f1@cliente.example>\r\n"+
 			"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMe han cobrado dos veces la facturación.\r\n"+
@@ -153,9 +144,7 @@ func TestStoreCopy(t *testing.T) {
 
 	// Switch [store] to the copy, with a new data_dir: nothing is read from the old one.
 	pgDir := t.TempDir()
-	pgAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	pgText := strings.Replace(daemontest.BaseConfig(pgDir), `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = %q", pgAddr), 1) +
-		fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
+	pgText := daemontest.BaseConfig(pgDir) + fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
 	_, pgCfg := writeConfig(t, pgText)
 	after := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg)
 	if after.code != 0 || after.stdout != before.stdout {
@@ -164,7 +153,7 @@ func TestStoreCopy(t *testing.T) {
 	if s := runBin(t, "", nil, "tickets", "search", "facturacion", "-config", pgCfg); s.code != 0 || !strings.Contains(s.stdout, "[facturación]") {
 		t.Errorf("search on the copy: exit %d\n%s%s", s.code, s.stdout, s.stderr)
 	}
-	startServe(t, pgCfg, pgAddr)
+	pgAddr, _ := startServe(t, pgCfg)
 	if err := daemontest.SendSMTP(pgAddr, "ana@example.com", []string{to},
 		"From: Ana Pérez <ana@example.com>\r\nTo: "+to+"\r\nSubject: Re: Factura duplicada\r\n\r\nYa le hemos devuelto el importe.\r\n"); err != nil {
 		t.Fatal(err)
@@ -182,9 +171,7 @@ func TestPostgresUnavailable(t *testing.T) {
 	srv := pgtest.Start(t)
 	dsn := srv.NewDB(t)
 	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	text := strings.Replace(daemontest.BaseConfig(dir), `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = %q", addr), 1) +
-		fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
+	text := daemontest.BaseConfig(dir) + fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
 	_, cfg := writeConfig(t, text)
 	mail := "From: carla@cliente.example\r\nTo: soporte@example.com\r\nSubject: Sin base de datos\r\nMessage-ID: <nodb@cliente.example>\r\n\r\nHola\r\n"
 
@@ -211,13 +198,7 @@ func TestPostgresUnavailable(t *testing.T) {
 	})
 	waitFor(t, "serve to report the database unavailable", func() bool { return strings.Contains(logs.String(), "database unavailable, retrying") })
 	srv.Start(t)
-	waitLong(t, "serve to come up once the database is back", 60*time.Second, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	addr := servingAddr(t, "serve", logs, done)
 	if err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"}, mail); err != nil {
 		t.Fatalf("with the database back: %v", err)
 	}
