@@ -7,6 +7,7 @@ require (
 	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
+	github.com/jackc/pgx/v5 v5.12.0
 	github.com/jhillyerd/enmime/v2 v2.3.0
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/microcosm-cc/bluemonday v1.0.27
@@ -29,10 +30,7 @@ require (
 	google.golang.org/protobuf v1.36.8 // indirect
 )
 
-require (
-	github.com/jackc/pgx/v5 v5.12.0
-	golang.org/x/oauth2 v0.38.0
-)
+require golang.org/x/oauth2 v0.38.0
 
 require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
