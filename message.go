@@ -1,6 +1,7 @@
 package ticketd
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -96,4 +97,50 @@ func (a Addresses) Takes(addr string) bool {
 		}
 	}
 	return false
+}
+
+// AddressRow is what one message of a ticket says about who took part:
+// its author, the To/Cc addresses it went to, and whether it came from
+// outside the ticket.
+type AddressRow struct {
+	From         string
+	Participants []string
+	Outsider     bool
+}
+
+// CollectAddresses is the rule behind Tx.TicketAddresses, the same for
+// every engine: the requester and everyone the ticket's messages (oldest
+// first) came from or went to take part; the authors of mails from outside
+// that are not participants by now are the outsiders, the latest last.
+// Addresses are in lower case.
+func CollectAddresses(requester string, rows []AddressRow) Addresses {
+	var a Addresses
+	seen := map[string]bool{}
+	add := func(addr string) {
+		addr = strings.ToLower(strings.TrimSpace(addr))
+		if addr != "" && !seen[addr] {
+			seen[addr] = true
+			a.Participants = append(a.Participants, addr)
+		}
+	}
+	add(requester)
+	var outsiders []string
+	for _, r := range rows {
+		if r.Outsider {
+			outsiders = append(outsiders, strings.ToLower(r.From))
+			continue
+		}
+		add(r.From)
+		for _, p := range r.Participants {
+			add(p)
+		}
+	}
+	// An outsider who is a participant by now (accepted, or written to
+	// since) is no longer one.
+	for _, o := range outsiders {
+		if o != "" && !seen[o] {
+			a.Outsiders = append(slices.DeleteFunc(a.Outsiders, func(x string) bool { return x == o }), o)
+		}
+	}
+	return a
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -265,53 +264,32 @@ const msgIDLockSpace int32 = 0x7469636b
 // TicketAddresses returns who took part in a ticket and, apart, who wrote
 // to it from outside and was not accepted yet, the latest last.
 func (t *Tx) TicketAddresses(ticket int64) (ticketd.Addresses, error) {
-	var a ticketd.Addresses
 	var requester string
 	if err := t.queryRow(`SELECT requester_addr FROM tickets WHERE number = $1`, ticket).Scan(&requester); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return a, ticketd.ErrNotFound
+			return ticketd.Addresses{}, ticketd.ErrNotFound
 		}
-		return a, wrapErr("ticket addresses", err)
+		return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 	}
-	seen := map[string]bool{}
-	add := func(addr string) {
-		addr = strings.ToLower(strings.TrimSpace(addr))
-		if addr != "" && !seen[addr] {
-			seen[addr] = true
-			a.Participants = append(a.Participants, addr)
-		}
-	}
-	add(requester)
 	rows, err := t.query(`SELECT from_addr, participants, outsider FROM messages WHERE ticket = $1 ORDER BY id`, ticket)
 	if err != nil {
-		return a, wrapErr("ticket addresses", err)
+		return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 	}
 	defer rows.Close()
-	var outsiders []string
+	var msgs []ticketd.AddressRow
 	for rows.Next() {
-		var from, parts string
-		var outsider bool
-		if err := rows.Scan(&from, &parts, &outsider); err != nil {
-			return a, wrapErr("ticket addresses", err)
+		var r ticketd.AddressRow
+		var parts string
+		if err := rows.Scan(&r.From, &parts, &r.Outsider); err != nil {
+			return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 		}
-		if outsider {
-			outsiders = append(outsiders, strings.ToLower(from))
-			continue
-		}
-		add(from)
-		for _, p := range strings.Split(parts, "\n") {
-			add(p)
-		}
+		r.Participants = strings.Split(parts, "\n")
+		msgs = append(msgs, r)
 	}
 	if err := rows.Err(); err != nil {
-		return a, wrapErr("ticket addresses", err)
+		return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 	}
-	for _, o := range outsiders {
-		if o != "" && !seen[o] {
-			a.Outsiders = append(slices.DeleteFunc(a.Outsiders, func(x string) bool { return x == o }), o)
-		}
-	}
-	return a, nil
+	return ticketd.CollectAddresses(requester, msgs), nil
 }
 
 // AcceptOutsider makes the mails from addr on a ticket part of its public

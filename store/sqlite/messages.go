@@ -3,7 +3,6 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -287,55 +286,32 @@ func (t *Tx) LastCustomerMessage(ticket int64) (int64, error) {
 // outside it) and, apart, the authors of its mails from outside it that no
 // agent accepted yet, the latest last. Addresses are in lower case.
 func (t *Tx) TicketAddresses(ticket int64) (ticketd.Addresses, error) {
-	var a ticketd.Addresses
 	var requester string
 	if err := t.queryRow(`SELECT requester_addr FROM tickets WHERE number = ?`, ticket).Scan(&requester); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return a, ticketd.ErrNotFound
+			return ticketd.Addresses{}, ticketd.ErrNotFound
 		}
-		return a, wrapErr("ticket addresses", err)
+		return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 	}
-	seen := map[string]bool{}
-	add := func(l *[]string, addr string) {
-		addr = strings.ToLower(strings.TrimSpace(addr))
-		if addr != "" && !seen[addr] {
-			seen[addr] = true
-			*l = append(*l, addr)
-		}
-	}
-	add(&a.Participants, requester)
 	rows, err := t.query(`SELECT from_addr, participants, outsider FROM messages WHERE ticket = ? ORDER BY id`, ticket)
 	if err != nil {
-		return a, wrapErr("ticket addresses", err)
+		return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 	}
 	defer rows.Close()
-	var outsiders []string
+	var msgs []ticketd.AddressRow
 	for rows.Next() {
-		var from, parts string
-		var outsider bool
-		if err := rows.Scan(&from, &parts, &outsider); err != nil {
-			return a, wrapErr("ticket addresses", err)
+		var r ticketd.AddressRow
+		var parts string
+		if err := rows.Scan(&r.From, &parts, &r.Outsider); err != nil {
+			return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 		}
-		if outsider {
-			outsiders = append(outsiders, strings.ToLower(from))
-			continue
-		}
-		add(&a.Participants, from)
-		for _, p := range strings.Split(parts, "\n") {
-			add(&a.Participants, p)
-		}
+		r.Participants = strings.Split(parts, "\n")
+		msgs = append(msgs, r)
 	}
 	if err := rows.Err(); err != nil {
-		return a, wrapErr("ticket addresses", err)
+		return ticketd.Addresses{}, wrapErr("ticket addresses", err)
 	}
-	// An outsider who is a participant by now (accepted, or written to
-	// since) is no longer one.
-	for _, o := range outsiders {
-		if o != "" && !seen[o] {
-			a.Outsiders = append(slices.DeleteFunc(a.Outsiders, func(x string) bool { return x == o }), o)
-		}
-	}
-	return a, nil
+	return ticketd.CollectAddresses(requester, msgs), nil
 }
 
 // AcceptOutsider makes the mails from addr on a ticket part of its public
