@@ -3,6 +3,8 @@ package ticketd
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -228,3 +230,52 @@ type IMAPState struct {
 	BacklogTop  uint32 // UIDs up to this one follow the first-connection backlog rule
 	UpdatedAt   time.Time
 }
+
+// Number is the ticket number the query names ("12", "#12"), if it names one.
+func (q SearchQuery) Number() (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(q.Text), "#"), 10, 64)
+	return n, err == nil && n > 0
+}
+
+// Address is the requester address the query is, if it is one.
+func (q SearchQuery) Address() (string, bool) {
+	text := strings.TrimSpace(q.Text)
+	return text, strings.Contains(text, "@") && !strings.ContainsAny(text, " \t")
+}
+
+// HitList gathers a search's hits in the order an engine finds them
+// (number, then requester, then text): one per ticket, within the query's
+// status and limit (50 when unset). Every engine's Search uses it, so they
+// agree on what a hit list is.
+type HitList struct {
+	q    SearchQuery
+	hits []SearchHit
+	seen map[int64]bool
+}
+
+// NewHitList starts the hits of q.
+func NewHitList(q SearchQuery) *HitList {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	return &HitList{q: q, seen: map[int64]bool{}}
+}
+
+// Limit is how many hits the list takes.
+func (h *HitList) Limit() int { return h.q.Limit }
+
+// Has tells whether ticket n is in the list already.
+func (h *HitList) Has(n int64) bool { return h.seen[n] }
+
+// Add appends a hit unless its ticket is in already, the list is full, or
+// the ticket's status is not the one asked for.
+func (h *HitList) Add(tk *Ticket, match, snippet string, rank float64) {
+	if h.seen[tk.Number] || len(h.hits) >= h.q.Limit || (h.q.Status != "" && tk.Status != h.q.Status) {
+		return
+	}
+	h.seen[tk.Number] = true
+	h.hits = append(h.hits, SearchHit{Ticket: tk, Match: match, Snippet: snippet, Rank: rank})
+}
+
+// Hits returns the hits, best first.
+func (h *HitList) Hits() []SearchHit { return h.hits }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,29 +16,18 @@ import (
 // ignored, ranked by ts_rank, one hit per ticket with the snippet of its
 // best message). Number and address matches come first, as on SQLite.
 func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
-	if q.Limit <= 0 {
-		q.Limit = 50
-	}
+	hits := ticketd.NewHitList(q)
 	text := strings.TrimSpace(q.Text)
-	var hits []ticketd.SearchHit
-	seen := map[int64]bool{}
-	add := func(tk *ticketd.Ticket, match, snippet string, rank float64) {
-		if seen[tk.Number] || len(hits) >= q.Limit || (q.Status != "" && tk.Status != q.Status) {
-			return
-		}
-		seen[tk.Number] = true
-		hits = append(hits, ticketd.SearchHit{Ticket: tk, Match: match, Snippet: snippet, Rank: rank})
-	}
-	if n, err := strconv.ParseInt(strings.TrimPrefix(text, "#"), 10, 64); err == nil && n > 0 {
+	if n, ok := q.Number(); ok {
 		tk, err := t.TicketByNumber(n)
 		if err == nil {
-			add(tk, "number", "", 0)
+			hits.Add(tk, "number", "", 0)
 		} else if !errors.Is(err, ticketd.ErrNotFound) {
 			return nil, err
 		}
 	}
-	if strings.Contains(text, "@") && !strings.ContainsAny(text, " \t") {
-		rows, err := t.query(`SELECT `+ticketCols+` FROM tickets WHERE requester_addr = lower($1) ORDER BY number DESC`, text)
+	if addr, ok := q.Address(); ok {
+		rows, err := t.query(`SELECT `+ticketCols+` FROM tickets WHERE requester_addr = lower($1) ORDER BY number DESC`, addr)
 		if err != nil {
 			return nil, wrapErr("search requester", err)
 		}
@@ -48,7 +36,7 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 			return nil, wrapErr("search requester", err)
 		}
 		for _, tk := range tks {
-			add(tk, "requester", "", 0)
+			hits.Add(tk, "requester", "", 0)
 		}
 	}
 	if query := tsQuery(text); query != "" {
@@ -71,7 +59,7 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 				ts_headline('ticketd_search', msg.subject || ' ' || msg.new_text, q.q,
 					'StartSel=[, StopSel=], MaxWords=12, MinWords=4, ShortWord=1, MaxFragments=1, FragmentDelimiter=…')
 			FROM top JOIN messages msg ON msg.id = top.id, q
-			ORDER BY top.rank DESC, top.ticket DESC`, query, string(q.Status), q.Limit)
+			ORDER BY top.rank DESC, top.ticket DESC`, query, string(q.Status), hits.Limit())
 		if err != nil {
 			return nil, wrapErr("search text", err)
 		}
@@ -99,7 +87,7 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 		}
 		nums := make([]int64, 0, len(found))
 		for _, r := range found {
-			if !seen[r.ticket] {
+			if !hits.Has(r.ticket) {
 				nums = append(nums, r.ticket)
 			}
 		}
@@ -109,11 +97,11 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 		}
 		for _, r := range found {
 			if tk := byNum[r.ticket]; tk != nil {
-				add(tk, "text", r.snippet, r.rank)
+				hits.Add(tk, "text", r.snippet, r.rank)
 			}
 		}
 	}
-	return hits, nil
+	return hits.Hits(), nil
 }
 
 // tsQuery turns what a user typed into a tsquery: every word must appear

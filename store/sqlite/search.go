@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/ticketd/ticketd"
@@ -13,29 +12,18 @@ import (
 // ticket with the snippet of its best message). Number and address matches
 // come first.
 func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
-	if q.Limit <= 0 {
-		q.Limit = 50
-	}
+	hits := ticketd.NewHitList(q)
 	text := strings.TrimSpace(q.Text)
-	var hits []ticketd.SearchHit
-	seen := map[int64]bool{}
-	add := func(tk *ticketd.Ticket, match, snippet string, rank float64) {
-		if seen[tk.Number] || len(hits) >= q.Limit || (q.Status != "" && tk.Status != q.Status) {
-			return
-		}
-		seen[tk.Number] = true
-		hits = append(hits, ticketd.SearchHit{Ticket: tk, Match: match, Snippet: snippet, Rank: rank})
-	}
-	if n, err := strconv.ParseInt(strings.TrimPrefix(text, "#"), 10, 64); err == nil && n > 0 {
+	if n, ok := q.Number(); ok {
 		tk, err := t.TicketByNumber(n)
 		if err == nil {
-			add(tk, "number", "", 0)
+			hits.Add(tk, "number", "", 0)
 		} else if !errors.Is(err, ticketd.ErrNotFound) {
 			return nil, err
 		}
 	}
-	if strings.Contains(text, "@") && !strings.ContainsAny(text, " \t") {
-		rows, err := t.query(`SELECT `+ticketCols+` FROM tickets WHERE requester_addr = lower(?) ORDER BY number DESC`, text)
+	if addr, ok := q.Address(); ok {
+		rows, err := t.query(`SELECT `+ticketCols+` FROM tickets WHERE requester_addr = lower(?) ORDER BY number DESC`, addr)
 		if err != nil {
 			return nil, wrapErr("search requester", err)
 		}
@@ -44,27 +32,27 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 			return nil, wrapErr("search requester", err)
 		}
 		for _, tk := range tks {
-			add(tk, "requester", "", 0)
+			hits.Add(tk, "requester", "", 0)
 		}
 	}
 	match := ftsQuery(text)
 	if match != "" {
-		found, err := t.searchText(match, q.Limit*20)
+		found, err := t.searchText(match, hits.Limit()*20)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range found {
-			if seen[r.ticket] {
+			if hits.Has(r.ticket) {
 				continue
 			}
 			tk, err := t.TicketByNumber(r.ticket)
 			if err != nil {
 				return nil, err
 			}
-			add(tk, "text", r.snippet, r.rank)
+			hits.Add(tk, "text", r.snippet, r.rank)
 		}
 	}
-	for _, h := range hits {
+	for _, h := range hits.Hits() {
 		if h.Ticket.Tags == nil {
 			var err error
 			if h.Ticket.Tags, err = t.Tags(h.Ticket.Number); err != nil {
@@ -72,7 +60,7 @@ func (t *Tx) Search(q ticketd.SearchQuery) ([]ticketd.SearchHit, error) {
 			}
 		}
 	}
-	return hits, nil
+	return hits.Hits(), nil
 }
 
 // ftsQuery turns what a user typed into an FTS4 query: every word must
