@@ -87,7 +87,7 @@ func FuzzServer(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(dir, "t.db"), store.Options{})
+	st, err := store.Open(dir, store.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -43,7 +43,8 @@ func runAgents(env *cmdEnv, args []string) int {
 		return exitDataErr
 	}
 	password := strings.TrimRight(line, "\r\n")
-	st, err := store.Open(cfg.Server.DataDir, store.Options{})
+	// The configured store: a password must land where serve reads it.
+	st, err := store.OpenConfig(context.Background(), cfg, store.Options{})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ticketd: %v\n", err)
 		return exitTempFail
