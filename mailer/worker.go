@@ -95,31 +95,6 @@ func (w *Worker) TakeBack(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// renew keeps the claim on row id alive until stop is closed.
-func (w *Worker) renew(ctx context.Context, id int64, stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(w.RenewEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
-				_, err := tx.RenewClaim(id, w.Owner, w.Now().Add(Lease))
-				return err
-			})
-			if err != nil && ctx.Err() == nil {
-				w.Log.Warn("outbox claim not renewed", "row", id, "err", err)
-			} else if err == nil && w.Renewed != nil {
-				w.Renewed(id)
-			}
-		}
-	}
-}
-
 // Wake makes Run look for due rows now. Safe to call from any goroutine.
 func (w *Worker) Wake() {
 	w.init()
@@ -160,157 +135,364 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // RunOnce delivers every row due now and returns how many were sent.
+//
+// It is a pipeline, so that neither the database nor the smarthost waits
+// for the other: rows are claimed in batches (one commit for up to 64),
+// Concurrency senders compose and send them, and the outcomes are recorded
+// in batches as they come (one commit for however many finished while the
+// previous one was being written). A sender never waits for its outcome's
+// commit; the claim keeps the row from anyone else until it is recorded.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.init()
-	sent := 0
-	for {
-		now := w.Now()
-		var due []*ticketd.Outgoing
-		err := w.Store.View(ctx, func(tx ticketd.Tx) error {
-			var err error
-			due, err = tx.DueOutgoing(now, 64)
-			return err
-		})
-		if err != nil {
-			return sent, err
-		}
-		if len(due) == 0 {
-			return sent, nil
-		}
-		// A few deliveries at once: a smarthost round trip or a file flush
-		// each, and a busy desk queues several mails per incoming one.
-		// Claims keep any row from going out twice.
-		var (
-			mu       sync.Mutex
-			firstErr error
-			wg       sync.WaitGroup
-			slots    = make(chan struct{}, w.Concurrency)
-		)
-		for _, o := range due {
-			if ctx.Err() != nil {
-				break
+	held := newHeld()
+	jobs := make(chan *ticketd.Outgoing)
+	outcomes := make(chan outcome, 2*w.Concurrency)
+	var senders sync.WaitGroup
+	for range w.Concurrency {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for o := range jobs {
+				outcomes <- w.attempt(ctx, o)
 			}
-			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				ok, err := w.deliver(ctx, o)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil && firstErr == nil {
-					firstErr = err
+		}()
+	}
+	type recorded struct {
+		sent int
+		err  error
+	}
+	recDone := make(chan recorded, 1)
+	go func() {
+		sent, err := w.record(ctx, outcomes, held)
+		recDone <- recorded{sent, err}
+	}()
+	stopRenew, renewDone := make(chan struct{}), make(chan struct{})
+	go w.renew(ctx, held, stopRenew, renewDone)
+
+	claimErr := w.feed(ctx, jobs, held)
+	close(jobs)
+	senders.Wait()
+	close(outcomes)
+	rec := <-recDone
+	close(stopRenew)
+	<-renewDone
+	if claimErr != nil {
+		return rec.sent, claimErr
+	}
+	if rec.err != nil {
+		return rec.sent, rec.err
+	}
+	return rec.sent, ctx.Err()
+}
+
+// feed claims due rows in batches and hands them to the senders until no
+// row is due. Rows being sent or waiting for their outcome's commit are
+// claimed, so they are not due.
+func (w *Worker) feed(ctx context.Context, jobs chan<- *ticketd.Outgoing, held *heldRows) error {
+	for ctx.Err() == nil {
+		now := w.Now()
+		var claimed []*ticketd.Outgoing
+		err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
+			claimed = claimed[:0]
+			due, err := tx.DueOutgoing(now, 64)
+			if err != nil {
+				return err
+			}
+			for _, o := range due {
+				ok, err := tx.ClaimAs(o.ID, w.Owner, now, now.Add(Lease))
+				if err != nil {
+					return err
 				}
 				if ok {
-					sent++
+					claimed = append(claimed, o)
 				}
-			}()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		wg.Wait()
-		if firstErr != nil {
-			return sent, firstErr
+		if len(claimed) == 0 {
+			return nil
 		}
-		if ctx.Err() != nil {
-			return sent, ctx.Err()
+		held.add(claimed)
+		for i, o := range claimed {
+			select {
+			case jobs <- o:
+			case <-ctx.Done():
+				// What was claimed and not handed out lapses with its
+				// lease, or comes back at once when this sender starts
+				// again (TakeBack).
+				held.drop(claimed[i:])
+				return ctx.Err()
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// heldRows are the rows this RunOnce claimed and has not recorded yet.
+type heldRows struct {
+	mu  sync.Mutex
+	ids map[int64]bool
+}
+
+func newHeld() *heldRows { return &heldRows{ids: map[int64]bool{}} }
+
+func (h *heldRows) add(rows []*ticketd.Outgoing) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, o := range rows {
+		h.ids[o.ID] = true
+	}
+}
+
+func (h *heldRows) drop(rows []*ticketd.Outgoing) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, o := range rows {
+		delete(h.ids, o.ID)
+	}
+}
+
+func (h *heldRows) list() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]int64, 0, len(h.ids))
+	for id := range h.ids {
+		out = append(out, id)
+	}
+	return out
+}
+
+// renew keeps the claims on the held rows alive, all in one commit every
+// RenewEvery, until stop is closed.
+func (w *Worker) renew(ctx context.Context, held *heldRows, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(w.RenewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids := held.list()
+		if len(ids) == 0 {
+			continue
+		}
+		var renewed []int64
+		err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
+			renewed = renewed[:0]
+			until := w.Now().Add(Lease)
+			for _, id := range ids {
+				ok, err := tx.RenewClaim(id, w.Owner, until)
+				if err != nil {
+					return err
+				}
+				if ok {
+					renewed = append(renewed, id)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				w.Log.Warn("outbox claims not renewed", "rows", len(ids), "err", err)
+			}
+			continue
+		}
+		if w.Renewed != nil {
+			for _, id := range renewed {
+				w.Renewed(id)
+			}
 		}
 	}
 }
 
-// deliver claims, composes and sends one row. It returns an error only
-// when the database fails; a delivery failure is recorded on the row.
-func (w *Worker) deliver(ctx context.Context, o *ticketd.Outgoing) (bool, error) {
-	now := w.Now()
-	var claimed bool
-	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
-		var err error
-		claimed, err = tx.ClaimAs(o.ID, w.Owner, now, now.Add(Lease))
-		return err
-	})
-	if err != nil || !claimed {
-		return false, err
-	}
-	stop, renewed := make(chan struct{}), make(chan struct{})
-	go w.renew(ctx, o.ID, stop, renewed)
-	stopRenewing := func() { close(stop); <-renewed }
-	// Composing reads (and may re-parse a large raw mail): keep it off the
-	// single writer.
-	var m *Composed
+// outcome is what one attempt at a row came to.
+type outcome struct {
+	o          *ticketd.Outgoing
+	dbErr      error // reading for the composition failed: nothing to record
+	composeErr error
+	sendErr    error // composeErr, or the transport's answer
+	at         time.Time
+}
+
+// attempt composes and sends one claimed row.
+func (w *Worker) attempt(ctx context.Context, o *ticketd.Outgoing) outcome {
+	// Composing reads (and never writes): it runs beside the writer.
+	var c *Composed
 	var composeErr error
 	if err := w.Store.View(ctx, func(tx ticketd.Tx) error {
-		m, composeErr = w.Composer.Compose(tx, o)
+		c, composeErr = w.Composer.Compose(tx, o)
 		return nil
 	}); err != nil {
-		stopRenewing()
-		return false, err
+		return outcome{o: o, dbErr: err}
 	}
 	sendErr := composeErr
 	if sendErr == nil {
-		sendErr = w.Transport.Send(ctx, o.ID, m)
+		sendErr = w.Transport.Send(ctx, o.ID, c)
 	}
-	stopRenewing()
-	now = w.Now()
-	if sendErr == nil {
-		w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
-		if w.OnSent != nil {
-			defer w.OnSent()
+	return outcome{o: o, composeErr: composeErr, sendErr: sendErr, at: w.Now()}
+}
+
+// record writes the outcomes as they come, as many in one commit as have
+// finished meanwhile, and returns how many mails were sent. It records
+// even after ctx ends: a mail that went out must not go out again.
+func (w *Worker) record(ctx context.Context, outcomes <-chan outcome, held *heldRows) (int, error) {
+	ctx = context.WithoutCancel(ctx)
+	sent := 0
+	var firstErr error
+	batch := make([]outcome, 0, 64)
+	for first := range outcomes {
+		batch = append(batch[:0], first)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case oc, ok := <-outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, oc)
+			default:
+				break more
+			}
 		}
-		return true, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			if err := tx.MarkSent(o.ID, now); err != nil {
+		n, err := w.recordBatch(ctx, batch)
+		sent += n
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		for _, oc := range batch {
+			held.drop([]*ticketd.Outgoing{oc.o})
+		}
+	}
+	return sent, firstErr
+}
+
+// recordBatch records outcomes in one commit; if that fails, each on its
+// own, so that one row that cannot be recorded does not make the others
+// go out again when their claims lapse.
+func (w *Worker) recordBatch(ctx context.Context, batch []outcome) (int, error) {
+	var dbErr error
+	todo := batch[:0:0]
+	for _, oc := range batch {
+		if oc.dbErr != nil {
+			if dbErr == nil {
+				dbErr = oc.dbErr
+			}
+			continue
+		}
+		todo = append(todo, oc)
+	}
+	if len(todo) == 0 {
+		return 0, dbErr
+	}
+	var after []func()
+	err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
+		after = after[:0]
+		for _, oc := range todo {
+			f, err := w.settle(tx, oc)
+			if err != nil {
 				return err
 			}
-			if o.Ticket != 0 && o.Kind.ToCustomer() {
-				// Customer-facing mails are part of the ticket's record.
-				return tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDelivered, Actor: ticketd.ActorSystem, At: now, Detail: string(o.Kind)}})
+			after = append(after, f)
+		}
+		return nil
+	})
+	if err == nil {
+		sent := 0
+		for i, f := range after {
+			if todo[i].sendErr == nil {
+				sent++
 			}
-			return nil
-		})
+			f()
+		}
+		return sent, dbErr
+	}
+	if len(todo) == 1 {
+		return 0, err
+	}
+	sent := 0
+	for _, oc := range todo {
+		n, err := w.recordBatch(ctx, []outcome{oc})
+		sent += n
+		if err != nil && dbErr == nil {
+			dbErr = err
+		}
+	}
+	return sent, dbErr
+}
+
+// settle records one outcome in tx and returns what to do once that is
+// committed (log it, count it).
+func (w *Worker) settle(tx ticketd.Tx, oc outcome) (func(), error) {
+	o, now, sendErr := oc.o, oc.at, oc.sendErr
+	if sendErr == nil {
+		if err := tx.MarkSent(o.ID, now); err != nil {
+			return nil, err
+		}
+		if o.Ticket != 0 && o.Kind.ToCustomer() {
+			// Customer-facing mails are part of the ticket's record.
+			if err := tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDelivered, Actor: ticketd.ActorSystem, At: now, Detail: string(o.Kind)}}); err != nil {
+				return nil, err
+			}
+		}
+		return func() {
+			w.Log.Info("mail sent", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempt", o.Attempts+1)
+			if w.OnSent != nil {
+				w.OnSent()
+			}
+		}, nil
 	}
 	var perm *PermanentError
 	var wait *WaitError
 	held := errors.As(sendErr, &wait) // ticketd's own login, logged once where it failed
-	giveUp := errors.As(sendErr, &perm) || composeErr != nil || (now.Sub(o.CreatedAt) >= w.GiveUpAfter && !held)
+	giveUp := errors.As(sendErr, &perm) || oc.composeErr != nil || (now.Sub(o.CreatedAt) >= w.GiveUpAfter && !held)
 	if held {
 		// Soon after the admin puts a new token in place, the mail goes.
 		next := now.Add(min(Backoff(o.Attempts+1), 5*time.Minute))
-		w.Log.Debug("delivery waits for the smarthost login", "row", o.ID, "ticket", o.Ticket, "retry_at", next.Format(time.RFC3339))
-		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			if err := tx.MarkRetry(o.ID, next, sendErr.Error()); err != nil {
-				return err
-			}
-			return tx.ReleaseClaim(o.ID)
-		})
+		if err := tx.MarkRetry(o.ID, next, sendErr.Error()); err != nil {
+			return nil, err
+		}
+		return func() {
+			w.Log.Debug("delivery waits for the smarthost login", "row", o.ID, "ticket", o.Ticket, "retry_at", next.Format(time.RFC3339))
+		}, tx.ReleaseClaim(o.ID)
 	}
 	if !giveUp {
 		next := now.Add(Backoff(o.Attempts + 1))
-		w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
-			"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", sendErr)
-		return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			if err := tx.MarkRetry(o.ID, next, sendErr.Error()); err != nil {
-				return err
-			}
-			return tx.ReleaseClaim(o.ID)
-		})
+		if err := tx.MarkRetry(o.ID, next, sendErr.Error()); err != nil {
+			return nil, err
+		}
+		return func() {
+			w.Log.Warn("delivery failed, will retry", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket,
+				"attempt", o.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", sendErr)
+		}, tx.ReleaseClaim(o.ID)
 	}
-	w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)
-	if w.OnFailed != nil {
-		defer w.OnFailed()
+	if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
+		return nil, err
 	}
-	return false, w.Store.Update(ctx, func(tx ticketd.Tx) error {
-		if err := tx.MarkFailed(o.ID, sendErr.Error()); err != nil {
-			return err
+	done := func() {
+		w.Log.Error("delivery failed, giving up", "row", o.ID, "kind", o.Kind, "ticket", o.Ticket, "attempts", o.Attempts+1, "err", sendErr)
+		if w.OnFailed != nil {
+			w.OnFailed()
 		}
-		if o.Ticket == 0 {
-			return nil
-		}
-		if err := tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDeliveryFailed, Actor: ticketd.ActorSystem, At: now,
-			Detail: fmt.Sprintf("%s to %s: %v", o.Kind, o.Rcpt, sendErr)}}); err != nil {
-			return err
-		}
-		if !o.Kind.ToCustomer() {
-			// Telling agents that a mail to an agent failed could loop.
-			return nil
-		}
-		return w.notifyFailure(tx, o, now, sendErr)
-	})
+	}
+	if o.Ticket == 0 {
+		return done, nil
+	}
+	if err := tx.AddEvents([]*ticketd.Event{{Ticket: o.Ticket, Type: ticketd.EventDeliveryFailed, Actor: ticketd.ActorSystem, At: now,
+		Detail: fmt.Sprintf("%s to %s: %v", o.Kind, o.Rcpt, sendErr)}}); err != nil {
+		return nil, err
+	}
+	if !o.Kind.ToCustomer() {
+		// Telling agents that a mail to an agent failed could loop.
+		return done, nil
+	}
+	return done, w.notifyFailure(tx, o, now, sendErr)
 }
 
 // notifyFailure tells the assignee (or the mailbox's agents) that a mail to
