@@ -186,3 +186,49 @@ func TestClaimsAreShortLeasesRenewedWhileSending(t *testing.T) {
 		}
 	}
 }
+
+// A mail the smarthost accepted while the daemon was shutting down is
+// recorded as sent, so the next life of the process does not send it
+// again; the rows not yet attempted go out then, once each.
+func TestMailSentDuringShutdownIsNotSentAgain(t *testing.T) {
+	cfg := loadConfig(t)
+	clock := daemontest.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	tr := newRecorder()
+	d := startOn(t, cfg, clock, tr)
+	if err := daemontest.SendSMTP(d.SMTPAddr.String(), "carla@cliente.example", []string{"soporte@example.com"},
+		"From: carla@cliente.example\r\nSubject: Hola\r\n\r\nhola\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	ids := dueIDs(t, d, clock.Now())
+	if len(ids) != 3 {
+		t.Fatalf("%d rows queued, want the acknowledgement and two notifications", len(ids))
+	}
+	tr.mu.Lock()
+	tr.hold = ids[0]
+	tr.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := d.Worker.RunOnce(ctx); done <- err }()
+	<-tr.entered
+	cancel() // the shutdown begins while the smarthost holds the first mail
+	close(tr.release)
+	<-done
+	for _, id := range dueIDs(t, d, clock.Now().Add(mailer.Lease+time.Second)) {
+		if id == ids[0] {
+			t.Fatal("the mail the smarthost accepted during shutdown is still queued")
+		}
+	}
+	d.Shutdown(context.Background())
+
+	// The next life, no time passed: it takes back what it still held.
+	d = startOn(t, cfg, clock, tr)
+	defer d.Shutdown(context.Background())
+	if _, err := d.Worker.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if n := tr.count(id); n != 1 {
+			t.Errorf("row %d sent %d times, want once", id, n)
+		}
+	}
+}

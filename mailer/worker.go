@@ -41,6 +41,11 @@ type Worker struct {
 	RenewEvery time.Duration
 	// Renewed, when set, is called after each renewal of a claim.
 	Renewed func(row int64)
+	// Linger lets due rows and finished deliveries gather this long before
+	// they are claimed or recorded, so that a steady trickle of mail costs
+	// the single writer (which intake waits on) a commit per few mails
+	// instead of several per mail. Zero: no waiting.
+	Linger time.Duration
 
 	wake chan struct{}
 }
@@ -227,8 +232,26 @@ func (w *Worker) feed(ctx context.Context, jobs chan<- *ticketd.Outgoing, held *
 				return ctx.Err()
 			}
 		}
+		if len(claimed) < 64 && !w.linger(ctx) {
+			return ctx.Err()
+		}
 	}
 	return ctx.Err()
+}
+
+// linger waits Linger; false when ctx ended meanwhile.
+func (w *Worker) linger(ctx context.Context) bool {
+	if w.Linger <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(w.Linger)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // heldRows are the rows this RunOnce claimed and has not recorded yet.
@@ -349,17 +372,38 @@ func (w *Worker) record(ctx context.Context, outcomes <-chan outcome, held *held
 	batch := make([]outcome, 0, 64)
 	for first := range outcomes {
 		batch = append(batch[:0], first)
+		var until <-chan time.Time
+		var t *time.Timer
+		if w.Linger > 0 {
+			t = time.NewTimer(w.Linger)
+			until = t.C
+		}
 	more:
 		for len(batch) < cap(batch) {
+			if until == nil {
+				select {
+				case oc, ok := <-outcomes:
+					if !ok {
+						break more
+					}
+					batch = append(batch, oc)
+				default:
+					break more
+				}
+				continue
+			}
 			select {
 			case oc, ok := <-outcomes:
 				if !ok {
 					break more
 				}
 				batch = append(batch, oc)
-			default:
+			case <-until:
 				break more
 			}
+		}
+		if t != nil {
+			t.Stop()
 		}
 		n, err := w.recordBatch(ctx, batch)
 		sent += n
