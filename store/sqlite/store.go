@@ -99,12 +99,17 @@ func Open(path string, opt Options) (*Store, error) {
 	rq.Set("_busy_timeout", strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10))
 	rq.Set("_foreign_keys", "on")
 	rq.Set("mode", "ro")
+	// Each reader connection keeps the statements it ran prepared: the
+	// outbox composes every mail with the same few reads, and preparing
+	// them anew cost more than running them.
+	rq.Set("_stmt_cache_size", "64")
 	r, err := sql.Open(driverName, "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8) // a closed connection loses its statements
 	s := &Store{w: w, r: r, jobs: make(chan *job, 1024), done: make(chan struct{}), stop: make(chan struct{}),
 		wStmts: newStmtCache(w)}
 	if err := s.migrate(); err != nil {
