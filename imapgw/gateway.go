@@ -204,7 +204,7 @@ func (g *Gateway) session(ctx context.Context) (healthy bool, err error) {
 	retry := g.opt.MinBackoff
 	for {
 		g.drainWake()
-		err := s.pass(ctx)
+		err := s.takeTurn(ctx)
 		if ctx.Err() != nil {
 			return healthy, nil
 		}

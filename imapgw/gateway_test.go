@@ -15,6 +15,7 @@ import (
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/imapgw"
 	"github.com/ticketd/ticketd/imapgw/imapgwtest"
+	"github.com/ticketd/ticketd/store/postgres/pgtest"
 )
 
 // New mail becomes tickets, acknowledged to the customer, and the mail is
@@ -366,4 +367,59 @@ func TestPollingAndCopyFallback(t *testing.T) {
 		func() string {
 			return fmt.Sprintf("INBOX %d, Hecho %d", len(dv.Messages("INBOX")), len(dv.Messages("Hecho")))
 		})
+}
+
+// Two ticketd processes on one PostgreSQL database watch the same folder:
+// their passes take turns, so every mail is read and delivered by exactly
+// one of them, and each becomes one ticket with one acknowledgement.
+func TestTwoProcessesOnOneDatabaseShareAFolder(t *testing.T) {
+	dv := imapgwtest.Start(t)
+	st := config.Store{Driver: config.DriverPostgres, DSN: pgtest.Shared(t).NewDB(t)}
+	var rigs []*rig
+	for range 2 {
+		dir := t.TempDir()
+		e := daemontest.StartStore(t, daemontest.BaseConfig(dir)+imapSection(dv, "INBOX", "seen"), st)
+		e.Clock.Set(time.Now().UTC())
+		r := &rig{t: t, e: e, dv: dv, imap: e.Config.IMAP[0], logs: &logBuffer{t: t}}
+		r.desk = &countingDesk{next: e.D.Desk}
+		r.run(imapgw.Options{})
+		rigs = append(rigs, r)
+	}
+	const n = 60
+	var batch []imapgwtest.Mail
+	for i := range n {
+		batch = append(batch, mails(newMail(fmt.Sprintf("s%d", i), fmt.Sprintf("pedido %d", i)))...)
+		if len(batch) == 6 {
+			dv.Append("INBOX", batch...)
+			batch = nil
+		}
+	}
+	rigs[0].waitTickets(n, 30*time.Second)
+	waitFor(t, 10*time.Second, func() bool {
+		for _, m := range dv.Messages("INBOX") {
+			if !m.Seen() {
+				return false
+			}
+		}
+		return true
+	}, func() string { return "mail in INBOX still unseen" })
+	for _, r := range rigs {
+		r.stop()
+	}
+	var attempts, duplicates int64
+	for _, r := range rigs {
+		attempts += r.desk.attempts.Load()
+		duplicates += r.desk.duplicates.Load()
+	}
+	if attempts != n || duplicates != 0 {
+		t.Errorf("the two processes delivered %d mails (%d of them again), want each of the %d once (first %d, second %d)",
+			attempts, duplicates, n, rigs[0].desk.attempts.Load(), rigs[1].desk.attempts.Load())
+	}
+	var acks int
+	for _, r := range rigs {
+		acks += len(daemontest.To(r.e.Flush(), "cliente-s7@example.org"))
+	}
+	if acks != 1 {
+		t.Errorf("customer s7 got %d acknowledgements, want 1", acks)
+	}
 }

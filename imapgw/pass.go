@@ -37,6 +37,9 @@ type deliverError struct {
 }
 
 func (e *deliverError) Error() string {
+	if e.uid == 0 {
+		return fmt.Sprintf("imap: store: %v", e.err)
+	}
 	return fmt.Sprintf("imap: deliver uid %d: %v", e.uid, e.err)
 }
 func (e *deliverError) Unwrap() error { return e.err }
@@ -154,6 +157,53 @@ func (s *session) save(ctx context.Context) error {
 	s.st.UpdatedAt = s.g.opt.Now()
 	st := s.st
 	return s.g.opt.Store.Update(ctx, func(tx ticketd.Tx) error { return tx.SaveIMAPState(s.g.src, &st) })
+}
+
+// takeTurn runs one pass. On a database that several processes share,
+// passes over one folder take turns (an advisory lock, ticketd.Shared):
+// every process may watch the folder, and whichever wakes first reads it,
+// while the others wait and then start from where it stopped, so each
+// mail is read and delivered once, and the folder is still read when one
+// of the processes is gone.
+func (s *session) takeTurn(ctx context.Context) error {
+	sh, ok := s.g.opt.Store.(ticketd.Shared)
+	if !ok {
+		return s.pass(ctx)
+	}
+	ran := false
+	err := sh.Exclusive(ctx, "imap "+s.g.src.Username+"@"+s.g.src.Addr+"/"+s.g.src.Folder, func(ctx context.Context) error {
+		ran = true
+		if err := s.catchUp(ctx); err != nil {
+			return &deliverError{err: err}
+		}
+		return s.pass(ctx)
+	})
+	if err != nil && !ran {
+		// The database, not the IMAP connection, failed.
+		return &deliverError{err: err}
+	}
+	return err
+}
+
+// catchUp moves this session's position to what another process's passes
+// over the same folder saved, when that is further on.
+func (s *session) catchUp(ctx context.Context) error {
+	var st *ticketd.IMAPState
+	err := s.g.opt.Store.View(ctx, func(tx ticketd.Tx) error {
+		var err error
+		st, err = tx.IMAPState(s.g.src)
+		return err
+	})
+	switch {
+	case errors.Is(err, ticketd.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	if st.UIDValidity == s.st.UIDValidity && st.LastUID > s.st.LastUID {
+		s.st = *st
+	}
+	return nil
 }
 
 // pass takes every mail above the last UID handled, in batches.
