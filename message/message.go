@@ -239,6 +239,11 @@ func withoutBodies(parts []Part) []Part {
 	return out
 }
 
+// replacementChar is U+FFFD as UTF-8: bytes.Contains finds it with the
+// vectorised substring search, where ContainsRune walks a text with many
+// accented letters byte by byte.
+var replacementChar = []byte(string(utf8.RuneError))
+
 func needsDetection(env *enmime.Envelope) bool {
 	var check func(p *enmime.Part) bool
 	check = func(p *enmime.Part) bool {
@@ -246,7 +251,7 @@ func needsDetection(env *enmime.Envelope) bool {
 			return false
 		}
 		if (strings.HasPrefix(p.ContentType, "text/") || p.ContentType == "") &&
-			(!utf8.Valid(p.Content) || bytes.ContainsRune(p.Content, utf8.RuneError)) {
+			(!utf8.Valid(p.Content) || bytes.Contains(p.Content, replacementChar)) {
 			return true
 		}
 		return check(p.FirstChild) || check(p.NextSibling)
