@@ -117,20 +117,16 @@ func Copy(ctx context.Context, dataDir, dsn string, progress io.Writer) ([]CopyR
 	var out []CopyResult
 	err = pgx.BeginFunc(ctx, pg.Pool(), func(tx pgx.Tx) error {
 		// Nobody else writes while we copy, and a second copy waits.
-		targets := []string{"secrets"}
-		for _, t := range copied {
-			targets = append(targets, t.name)
-		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE `+strings.Join(targets, ", ")+` IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE raw_messages, tickets, messages, attachments, events, outbox, tags, imap_state, secrets IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
-		for _, name := range targets {
+		for _, t := range append(copied, table{name: "secrets"}) {
 			var n int64
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+name).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+t.name).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
-				return fmt.Errorf("%w: table %s has %d rows", ErrTargetNotEmpty, name, n)
+				return fmt.Errorf("%w: table %s has %d rows", ErrTargetNotEmpty, t.name, n)
 			}
 		}
 		for _, t := range copied {
@@ -151,7 +147,7 @@ func Copy(ctx context.Context, dataDir, dsn string, progress io.Writer) ([]CopyR
 				}
 			}
 			if progress != nil {
-				fmt.Fprintf(progress, "%-16s %8d rows  sha256 %s  verified\n", t.name, res.Rows, res.SHA256)
+				fmt.Fprintf(progress, "%-13s %8d rows  sha256 %s  verified\n", t.name, res.Rows, res.SHA256)
 			}
 			out = append(out, res)
 		}
@@ -166,7 +162,7 @@ func Copy(ctx context.Context, dataDir, dsn string, progress io.Writer) ([]CopyR
 			sum := sha256.Sum256(key)
 			res := CopyResult{Table: "reply key", Rows: 1, SHA256: hex.EncodeToString(sum[:])}
 			if progress != nil {
-				fmt.Fprintf(progress, "%-16s %8d rows  sha256 %s  verified\n", res.Table, res.Rows, res.SHA256)
+				fmt.Fprintf(progress, "%-13s %8d rows  sha256 %s  verified\n", res.Table, res.Rows, res.SHA256)
 			}
 			out = append(out, res)
 		}

@@ -70,8 +70,161 @@ func TestCheckConfigConnectPostgres(t *testing.T) {
 // called), and returns the SMTP address it listens on.
 func startServe(t *testing.T, cfg string) (addr string, stop func()) {
 	t.Helper()
-	addr, _, stop = startServeLogs(t, cfg)
-	return addr, stop
+	cmd := exec.Command(ticketdBinary(t), "serve", "-config", cfg)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	}
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			stop()
+		}
+		if t.Failed() {
+			t.Logf("serve log:\n%s", logs.String())
+		}
+	})
+	return servingAddr(t, "serve", logs, done), stop
+}
+
+// A SQLite installation is copied into PostgreSQL, verified table by
+// table; a second copy is refused; and a daemon on the copy, with a data
+// directory of its own, accepts the reply addresses issued before.
+func TestStoreCopy(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDB(t)
+	dir := t.TempDir()
+	_, sqliteCfg := writeConfig(t, daemontest.BaseConfig(dir))
+	addr, stop := startServe(t, sqliteCfg)
+	if err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"},
+		"From: Carla Ruiz <carla@cliente.example>\r\nTo: soporte@example.com\r\nSubject: Factura duplicada\r\nMessage-ID: <f1@cliente.example>\r\n"+
+			"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMe han cobrado dos veces la facturación.\r\n"+
+			"--b\r\nContent-Type: application/pdf; name=factura.pdf\r\nContent-Disposition: attachment; filename=factura.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	outbox := filepath.Join(dir, "outbox")
+	waitFor(t, "the notifications", func() bool { e, _ := os.ReadDir(outbox); return len(e) >= 3 })
+	stop()
+	before := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", sqliteCfg)
+	// The notification to an agent carries a reply address signed with the
+	// SQLite installation's key.
+	var note string
+	entries, _ := os.ReadDir(outbox)
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(outbox, e.Name()))
+		if strings.Contains(string(b), "X-Ticketd-Envelope-To: <ana@example.com>") {
+			note = string(b)
+		}
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(note))
+	if err != nil || msg.Header.Get("Reply-To") == "" {
+		t.Fatalf("no Reply-To in ana's notification (%v):\n%s", err, note)
+	}
+	to := addrOf(t, msg.Header.Get("Reply-To"))
+
+	r := runBin(t, "", nil, "store", "copy", "-config", sqliteCfg, "--to", dsn)
+	if r.code != 0 {
+		t.Fatalf("store copy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("store copy:\n%s", r.stdout)
+	for _, want := range []string{"raw_messages         1 rows", "tickets              1 rows", "messages             1 rows", "attachments          1 rows",
+		"events ", "outbox               3 rows", "reply key            1 rows", "verified", "search index: 1 messages"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("store copy output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, pgtest.Password) {
+		t.Errorf("the password was printed:\n%s", r.stdout)
+	}
+	again := runBin(t, "", nil, "store", "copy", "-config", sqliteCfg, "--to", dsn)
+	if again.code == 0 || !strings.Contains(again.stderr, "not empty") {
+		t.Fatalf("second copy: exit %d, stderr %q; want a refusal of the non-empty target", again.code, again.stderr)
+	}
+
+	// Switch [store] to the copy, with a new data_dir: nothing is read from the old one.
+	pgDir := t.TempDir()
+	pgText := daemontest.BaseConfig(pgDir) + fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
+	_, pgCfg := writeConfig(t, pgText)
+	after := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg)
+	if after.code != 0 || after.stdout != before.stdout {
+		t.Fatalf("the ticket differs after the copy:\nSQLite:\n%s\nPostgreSQL (exit %d):\n%s%s", before.stdout, after.code, after.stdout, after.stderr)
+	}
+	if s := runBin(t, "", nil, "tickets", "search", "facturacion", "-config", pgCfg); s.code != 0 || !strings.Contains(s.stdout, "[facturación]") {
+		t.Errorf("search on the copy: exit %d\n%s%s", s.code, s.stdout, s.stderr)
+	}
+	pgAddr, _ := startServe(t, pgCfg)
+	if err := daemontest.SendSMTP(pgAddr, "ana@example.com", []string{to},
+		"From: Ana Pérez <ana@example.com>\r\nTo: "+to+"\r\nSubject: Re: Factura duplicada\r\n\r\nYa le hemos devuelto el importe.\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the answer through the copy", func() bool {
+		out := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg).stdout
+		return strings.Contains(out, `"status": "pendiente"`) && strings.Contains(out, `"assignee": "ana@example.com"`)
+	})
+}
+
+// A database that cannot be reached is a temporary failure everywhere:
+// SMTP answers 451 (never 5xx), inject exits 75, and a serve started
+// before its database waits for it, retrying with backoff.
+func TestPostgresUnavailable(t *testing.T) {
+	srv := pgtest.Start(t)
+	dsn := srv.NewDB(t)
+	dir := t.TempDir()
+	text := daemontest.BaseConfig(dir) + fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
+	_, cfg := writeConfig(t, text)
+	mail := "From: carla@cliente.example\r\nTo: soporte@example.com\r\nSubject: Sin base de datos\r\nMessage-ID: <nodb@cliente.example>\r\n\r\nHola\r\n"
+
+	srv.Stop()
+	r := runBin(t, mail, nil, "inject", "-config", cfg, "-to", "soporte@example.com")
+	if r.code != 75 || !strings.Contains(r.stderr, "database unavailable") {
+		t.Fatalf("inject with the database down: exit %d, stderr %q; want 75, saying the database is unavailable", r.code, r.stderr)
+	}
+	// serve waits for the database before it listens.
+	cmd := exec.Command(ticketdBinary(t), "serve", "-config", cfg)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+		if t.Failed() {
+			t.Logf("serve log:\n%s", logs.String())
+		}
+	})
+	waitFor(t, "serve to report the database unavailable", func() bool { return strings.Contains(logs.String(), "database unavailable, retrying") })
+	srv.Start(t)
+	addr := servingAddr(t, "serve", logs, done)
+	if err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"}, mail); err != nil {
+		t.Fatalf("with the database back: %v", err)
+	}
+	// The database goes away under a running daemon: 451, and the mail is
+	// taken once it is back (the sender retries).
+	srv.Kill()
+	second := strings.Replace(mail, "nodb@", "nodb2@", 1)
+	err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"}, second)
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 {
+		t.Fatalf("with the database gone: %v; want 451", err)
+	}
+	srv.Start(t)
+	waitLong(t, "the retried mail to be taken", 30*time.Second, func() bool {
+		return daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"}, second) == nil
+	})
+	out := runBin(t, "", nil, "tickets", "list", "--json", "-config", cfg).stdout
+	if strings.Count(out, `"number"`) != 2 {
+		t.Fatalf("want 2 tickets after the retries:\n%s", out)
+	}
 }
 
 // startServeLogs is startServe that also returns what serve logs.
@@ -163,13 +316,12 @@ const copyMail = "From: Carla Ruiz <carla@cliente.example>\r\nTo: soporte@exampl
 	"--r--\r\n" +
 	"--m\r\nContent-Type: application/pdf; name=factura.pdf\r\nContent-Disposition: attachment; filename=factura.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--m--\r\n"
 
-// A SQLite installation is copied into PostgreSQL, verified table by
-// table; a second copy is refused; and a daemon on the copy, with a data
-// directory of its own, serves the same: the ticket with its HTML mail,
-// inline image and attachment (the status page and its downloads, from
-// the decoded parts kept beside the raw mail), an outsider's message still
-// an outsider's, and the reply addresses issued before.
-func TestStoreCopy(t *testing.T) {
+// What intake decoded of a mail and who wrote it survive the copy: a
+// daemon on the copy serves the ticket's HTML mail, inline image and
+// attachment the same (the status page and its downloads, from the parts
+// kept beside the raw mail), an outsider's messages stay an outsider's,
+// and the agents' reply addresses issued before still verify.
+func TestStoreCopyParts(t *testing.T) {
 	dsn := pgtest.Shared(t).NewDB(t)
 	dir := t.TempDir()
 	withWeb := func(text string) string {
@@ -329,62 +481,5 @@ func TestStoreCopy(t *testing.T) {
 	}
 	if page := getStatusPage(t, webAddr(t, pgLogs), tk.Token); strings.Contains(page.html, "Insisto") || strings.Contains(page.html, "Yo también") || !strings.Contains(page.html, "Ya le hemos devuelto") {
 		t.Errorf("the status page on the copy shows an outsider's message, or not the agent's answer:\n%s", page.html)
-	}
-}
-
-// A database that cannot be reached is a temporary failure everywhere:
-// SMTP answers 451 (never 5xx), inject exits 75, and a serve started
-// before its database waits for it, retrying with backoff.
-func TestPostgresUnavailable(t *testing.T) {
-	srv := pgtest.Start(t)
-	dsn := srv.NewDB(t)
-	dir := t.TempDir()
-	text := daemontest.BaseConfig(dir) + fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
-	_, cfg := writeConfig(t, text)
-	mail := "From: carla@cliente.example\r\nTo: soporte@example.com\r\nSubject: Sin base de datos\r\nMessage-ID: <nodb@cliente.example>\r\n\r\nHola\r\n"
-
-	srv.Stop()
-	r := runBin(t, mail, nil, "inject", "-config", cfg, "-to", "soporte@example.com")
-	if r.code != 75 || !strings.Contains(r.stderr, "database unavailable") {
-		t.Fatalf("inject with the database down: exit %d, stderr %q; want 75, saying the database is unavailable", r.code, r.stderr)
-	}
-	// serve waits for the database before it listens.
-	cmd := exec.Command(ticketdBinary(t), "serve", "-config", cfg)
-	logs := &syncBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-		if t.Failed() {
-			t.Logf("serve log:\n%s", logs.String())
-		}
-	})
-	waitFor(t, "serve to report the database unavailable", func() bool { return strings.Contains(logs.String(), "database unavailable, retrying") })
-	srv.Start(t)
-	addr := servingAddr(t, "serve", logs, done)
-	if err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"}, mail); err != nil {
-		t.Fatalf("with the database back: %v", err)
-	}
-	// The database goes away under a running daemon: 451, and the mail is
-	// taken once it is back (the sender retries).
-	srv.Kill()
-	second := strings.Replace(mail, "nodb@", "nodb2@", 1)
-	err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"}, second)
-	var se *smtp.SMTPError
-	if !errors.As(err, &se) || se.Code != 451 {
-		t.Fatalf("with the database gone: %v; want 451", err)
-	}
-	srv.Start(t)
-	waitLong(t, "the retried mail to be taken", 30*time.Second, func() bool {
-		return daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"}, second) == nil
-	})
-	out := runBin(t, "", nil, "tickets", "list", "--json", "-config", cfg).stdout
-	if strings.Count(out, `"number"`) != 2 {
-		t.Fatalf("want 2 tickets after the retries:\n%s", out)
 	}
 }
