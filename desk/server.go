@@ -29,6 +29,9 @@ type Options struct {
 	Store  ticketd.Store
 	Config func() *config.Config
 	Key    []byte // HMAC key of agents' reply addresses
+	// SigningKey, when set, returns the key in force (it follows `ticketd
+	// keys rotate`); Key is used when it is nil.
+	SigningKey func() []byte
 	Now    func() time.Time
 	Log    *slog.Logger
 	// TLSConfig, when set, is offered by STARTTLS (or wraps every
