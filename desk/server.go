@@ -32,8 +32,8 @@ type Options struct {
 	// SigningKey, when set, returns the key in force (it follows `ticketd
 	// keys rotate`); Key is used when it is nil.
 	SigningKey func() []byte
-	Now    func() time.Time
-	Log    *slog.Logger
+	Now        func() time.Time
+	Log        *slog.Logger
 	// TLSConfig, when set, is offered by STARTTLS (or wraps every
 	// connection when the listener is made by ListenTLS).
 	TLSConfig *tls.Config
