@@ -320,7 +320,8 @@ const copyMail = "From: Carla Ruiz <carla@cliente.example>\r\nTo: soporte@exampl
 // daemon on the copy serves the ticket's HTML mail, inline image and
 // attachment the same (the status page and its downloads, from the parts
 // kept beside the raw mail), an outsider's messages stay an outsider's,
-// and the agents' reply addresses issued before still verify.
+// and the agents' reply addresses issued before still verify, also those
+// signed by a key that a rotation replaced (carried as a retired key).
 func TestStoreCopyParts(t *testing.T) {
 	dsn := pgtest.Shared(t).NewDB(t)
 	dir := t.TempDir()
@@ -382,6 +383,11 @@ func TestStoreCopyParts(t *testing.T) {
 	}
 	to := addrOf(t, msg.Header.Get("Reply-To"))
 	outboxRows := len(entries)
+	// The key that signed it is replaced before the copy: the address
+	// must still work on PostgreSQL through the retired key.
+	if r := runBin(t, "", nil, "keys", "rotate", "-config", sqliteCfg); r.code != 0 {
+		t.Fatalf("keys rotate: exit %d %s", r.code, r.stderr)
+	}
 
 	r := runBin(t, "", nil, "store", "copy", "-config", sqliteCfg, "--to", dsn)
 	if r.code != 0 {
@@ -391,7 +397,7 @@ func TestStoreCopyParts(t *testing.T) {
 	for _, want := range []struct {
 		table string
 		rows  int
-	}{{"raw_messages", 2}, {"tickets", 1}, {"messages", 2}, {"attachments", 2}, {"attachment_data", 2}, {"outbox", outboxRows}, {"reply key", 1}} {
+	}{{"raw_messages", 2}, {"tickets", 1}, {"messages", 2}, {"attachments", 2}, {"attachment_data", 2}, {"outbox", outboxRows}, {"reply key", 1}, {"retired keys", 1}} {
 		if !regexp.MustCompile(`(?m)^` + want.table + ` +` + fmt.Sprint(want.rows) + ` rows  sha256 [0-9a-f]{64}  verified$`).MatchString(r.stdout) {
 			t.Errorf("store copy output lacks %q with %d rows, verified:\n%s", want.table, want.rows, r.stdout)
 		}
@@ -473,6 +479,9 @@ func TestStoreCopyParts(t *testing.T) {
 		out := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg).stdout
 		return strings.Contains(out, `"status": "pendiente"`) && strings.Contains(out, `"assignee": "ana@example.com"`)
 	})
+	if out := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg).stdout; strings.Contains(out, `"unverified": true`) {
+		t.Errorf("ana's answer through the retired key's address was taken as unverified:\n%s", out)
+	}
 	if err := json.Unmarshal([]byte(runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg).stdout), &tk); err != nil || len(tk.Messages) != 4 {
 		t.Fatalf("ticket 1 on the copy: %v %+v", err, tk)
 	}
