@@ -43,6 +43,20 @@ type Shared interface {
 	// Exclusive runs fn while no other process on the database runs fn
 	// under the same name, waiting for its turn until ctx ends.
 	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
+	// ReplyKeys returns the key that signs reply addresses (nil when the
+	// database has none yet) and the keys it replaced, newest first.
+	ReplyKeys(ctx context.Context) (current []byte, retired []RetiredKey, err error)
+	// RotateReplyKey makes fresh the key that signs reply addresses,
+	// keeping the one it replaces (if any; hadKey) as retired at now.
+	RotateReplyKey(ctx context.Context, fresh []byte, now time.Time) (hadKey bool, err error)
+}
+
+// RetiredKey is a reply-address key replaced by a rotation: it keeps
+// verifying the addresses it signed for [server] old_keys_valid_for after
+// RetiredAt.
+type RetiredKey struct {
+	Key       []byte
+	RetiredAt time.Time
 }
 
 // Tx is one caller's view of a transaction. Methods that write fail in a

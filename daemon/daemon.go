@@ -164,28 +164,27 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A store several processes share keeps the reply key itself; one
+	// A store several processes share keeps the reply keys itself; one
 	// process's data_dir keeps its keys (and their rotations) in files.
 	var ring *replykeys.Ring
-	var key []byte
 	if sh, shared := st.(ticketd.Shared); shared {
-		key, err = StoreKey(ctx, sh)
-	} else if ring, err = openKeys(cfg.Server.DataDir, st, opt.Log); err == nil {
-		key = ring.Signing()
+		ring, err = openSharedKeys(ctx, sh, opt.Now, opt.Log)
+	} else {
+		ring, err = openKeys(cfg.Server.DataDir, st, opt.Log)
 	}
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	key := ring.Signing()
 	p := &Parts{Store: st, Key: key, Keys: ring}
 	p.Desk = intake.New(st, cfg, key, opt.Now, opt.Log)
 	p.Composer = &mailer.Composer{Config: p.Desk.Config, Templates: tpl, Key: key}
-	if ring != nil {
-		p.Desk.VerifyKeys = func() [][]byte {
-			return ring.Verifying(p.Desk.Now(), p.Desk.Config().Server.OldKeysValidFor.Duration)
-		}
-		p.Composer.SigningKey = ring.Signing
+	p.Desk.VerifyKeys = func() [][]byte {
+		return ring.Verifying(p.Desk.Now(), p.Desk.Config().Server.OldKeysValidFor.Duration)
 	}
+	p.Desk.ReloadKeys = ring.Reload
+	p.Composer.SigningKey = ring.Signing
 	opt.LoginNeeded = p.LoginNeeded
 	tr := opt.Transport
 	if tr == nil {

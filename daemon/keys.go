@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/ticketd/ticketd"
 	"github.com/ticketd/ticketd/replykeys"
@@ -29,4 +30,30 @@ func openKeys(dataDir string, st ticketd.Store, log *slog.Logger) (*replykeys.Ri
 		log.Info("created a new reply key; back it up with the database", "file", filepath.Join(dataDir, replykeys.File))
 	}
 	return ring, nil
+}
+
+// openSharedKeys reads the reply keys of a store several processes share
+// (PostgreSQL), storing a first key when it has none (StoreKey). The ring
+// reads them again every replykeys.SharedRefresh, timed by now, so that a
+// `ticketd keys rotate` reaches every process without a restart.
+func openSharedKeys(ctx context.Context, sh ticketd.Shared, now func() time.Time, log *slog.Logger) (*replykeys.Ring, error) {
+	if _, err := StoreKey(ctx, sh); err != nil {
+		return nil, err
+	}
+	return replykeys.OpenShared(ctx, SharedKeys(sh), now, log)
+}
+
+// SharedKeys reads the reply keys of a shared store as a replykeys.Source.
+func SharedKeys(sh ticketd.Shared) replykeys.Source {
+	return func(ctx context.Context) ([]byte, []replykeys.Old, error) {
+		cur, retired, err := sh.ReplyKeys(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		old := make([]replykeys.Old, len(retired))
+		for i, k := range retired {
+			old[i] = replykeys.Old{Key: k.Key, RetiredAt: k.RetiredAt}
+		}
+		return cur, old, nil
+	}
 }

@@ -18,15 +18,15 @@ import (
 // reply addresses signed with the new key, and an agent who answers an
 // older notification is still relayed to the customer until
 // old_keys_valid_for has passed; after that the old address is unverified.
+// On both engines: the keys in data_dir, or in the PostgreSQL database,
+// which the daemon reads again within replykeys.SharedRefresh.
 func TestKeyRotationKeepsOldAddressesForAWhile(t *testing.T) {
-	daemontest.RequireDataDirKeys(t)
 	e := daemontest.Start(t, strings.Replace(daemontest.BaseConfig(t.TempDir()), "[server]\n", "[server]\nold_keys_valid_for = \"240h\"\n", 1))
 	tk, _ := openTicket(t, e, "carla@cliente.example", "Pedido 7")
 	oldAddr := agentAddress(t, e, tk)
 
-	if _, err := replykeys.Rotate(e.Config.Server.DataDir, e.Clock.Now()); err != nil {
-		t.Fatal(err)
-	}
+	daemontest.RotateKey(e)
+	e.Clock.Advance(replykeys.SharedRefresh)
 	// A new notification (Carla writes again) carries a new address.
 	e.MustSend("carla@cliente.example", []string{"soporte+" + tk.Token + "@example.com"}, mail(
 		"From: carla@cliente.example", "To: soporte+"+tk.Token+"@example.com", "Subject: Re: [#1] Pedido 7",
@@ -63,6 +63,61 @@ func TestKeyRotationKeepsOldAddressesForAWhile(t *testing.T) {
 	msgs := messages(t, e, tk.Number)
 	if last := msgs[len(msgs)-1]; !last.Unverified {
 		t.Fatalf("answer through an expired key's address: %+v", last)
+	}
+}
+
+// Two processes on one database (or one data_dir): after a rotation, the
+// first signs with the new key once it has read the keys again; the
+// second, which has not yet, accepts an agent's answer to that new
+// address at once (a reply address no key in memory verifies makes it
+// read the keys again), keeps accepting the old one, and signs with the
+// new key from then on.
+func TestKeyRotationReachesEveryProcess(t *testing.T) {
+	text := daemontest.BaseConfig(t.TempDir())
+	a := daemontest.Start(t, text)
+	b := daemontest.StartStore(t, text, a.Config.Store)
+	tk, _ := openTicket(t, a, "carla@cliente.example", "Pedido 9")
+	oldAddr := agentAddress(t, a, tk)
+	if got := agentAddress(t, b, tk); got != oldAddr {
+		t.Fatalf("the two processes sign with different keys: %q, %q", oldAddr, got)
+	}
+
+	daemontest.RotateKey(a)
+	notification := func(e *daemontest.Env, id string) string {
+		t.Helper()
+		e.MustSend("carla@cliente.example", []string{"soporte+" + tk.Token + "@example.com"}, mail(
+			"From: carla@cliente.example", "To: soporte+"+tk.Token+"@example.com", "Subject: Re: [#1] Pedido 9",
+			"Message-ID: <"+id+"@cliente.example>", "", "¿Alguna novedad? "+id))
+		got := daemontest.To(e.Flush(), "ana@example.com")
+		if len(got) != 1 {
+			t.Fatalf("notifications to ana: %d", len(got))
+		}
+		return replyTo(t, parse(t, got[0]))
+	}
+	a.Clock.Advance(replykeys.SharedRefresh)
+	newAddr := notification(a, "c2")
+	if newAddr == oldAddr {
+		t.Fatalf("the first process still signs with the old key after %s", replykeys.SharedRefresh)
+	}
+
+	answer := func(to, id, text string) {
+		t.Helper()
+		b.MustSend("ana@example.com", []string{to}, mail("From: Ana Pérez <ana@example.com>", "To: "+to,
+			"Subject: Re: [#1] Pedido 9", "Message-ID: <"+id+"@example.com>", "", text))
+		got := daemontest.To(b.Flush(), "carla@cliente.example")
+		if len(got) != 1 || !strings.Contains(string(got[0].Data), text) {
+			t.Fatalf("ana's answer through %s was not relayed to carla by the second process: %d mails", to, len(got))
+		}
+	}
+	answer(newAddr, "a1", "Su pedido sale hoy.")
+	answer(oldAddr, "a2", "Y llega el lunes.")
+	if got := notification(b, "c3"); got != newAddr {
+		t.Fatalf("the second process signs %q, want the new key's %q", got, newAddr)
+	}
+	for _, m := range messages(t, b, tk.Number) {
+		if m.Unverified {
+			t.Fatalf("a message was taken as unverified: %+v", m)
+		}
 	}
 }
 

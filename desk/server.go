@@ -29,8 +29,11 @@ type Options struct {
 	Store  ticketd.Store
 	Config func() *config.Config
 	Key    []byte // HMAC key of agents' reply addresses
-	Now    func() time.Time
-	Log    *slog.Logger
+	// SigningKey, when set, returns the key in force (it follows `ticketd
+	// keys rotate`); Key is used when it is nil.
+	SigningKey func() []byte
+	Now        func() time.Time
+	Log        *slog.Logger
 	// TLSConfig, when set, is offered by STARTTLS (or wraps every
 	// connection when the listener is made by ListenTLS).
 	TLSConfig *tls.Config

@@ -465,7 +465,11 @@ func (s *session) message(e ticketd.DeskEntry) (*rendered, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
-	data, text, err := render(s.srv.cfg(), s.srv.opt.Key, s.agent, v)
+	key := s.srv.opt.Key
+	if s.srv.opt.SigningKey != nil {
+		key = s.srv.opt.SigningKey()
+	}
+	data, text, err := render(s.srv.cfg(), key, s.agent, v)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,10 @@ type Desk struct {
 	// VerifyKeys, when set, returns every key an agent address may be
 	// signed with (after a key rotation); nil means Key alone.
 	VerifyKeys func() [][]byte
+	// ReloadKeys, when set, reads the keys again and reports whether they
+	// changed. It is called when an agent's reply address verifies under
+	// none of them: another process may have rotated the key since.
+	ReloadKeys func() bool
 	Log        *slog.Logger
 	// Wake, when set, is called after a commit that queued outgoing mail.
 	Wake func()
@@ -106,6 +110,9 @@ func (d *Desk) Deliver(ctx context.Context, env Envelope, raw []byte) (Result, e
 		return Result{}, err
 	}
 	m := prepare(cfg, d.keys(), env, raw, p, targets, d.Now().UTC())
+	if d.ReloadKeys != nil && m.tagRefused() && d.ReloadKeys() {
+		m.checkTags(d.keys())
+	}
 	var res Result
 	var plans []*Plan
 	err = d.Store.Update(ctx, func(tx ticketd.Tx) error {

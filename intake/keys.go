@@ -25,3 +25,25 @@ func tagValid(keys [][]byte, kind, token, agent, tag string) bool {
 	}
 	return false
 }
+
+// checkTags verifies the agent (and note) tags of m's targets under keys.
+func (m *Mail) checkTags(keys [][]byte) {
+	from := m.From()
+	for i := range m.Targets {
+		tg := &m.Targets[i]
+		if tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote {
+			tg.tagOK = tagValid(keys, tg.addr.Kind, tg.addr.Token, from, tg.addr.Tag)
+		}
+	}
+}
+
+// tagRefused reports whether a target of m is an agent (or note) address
+// whose tag none of the keys verified.
+func (m *Mail) tagRefused() bool {
+	for _, tg := range m.Targets {
+		if (tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote) && !tg.tagOK {
+			return true
+		}
+	}
+	return false
+}

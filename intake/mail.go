@@ -86,9 +86,6 @@ func prepare(cfg *config.Config, keys [][]byte, env Envelope, raw []byte, p *mes
 	}
 	for i := range targets {
 		tg := &targets[i]
-		if tg.addr.Kind == threading.KindAgent || tg.addr.Kind == threading.KindNote {
-			tg.tagOK = tagValid(keys, tg.addr.Kind, tg.addr.Token, from, tg.addr.Tag)
-		}
 		// At most: one mail to the customer or the author, one per agent
 		// (notifications), one per agent again (a colleague's line), and
 		// one per #assign.
@@ -99,5 +96,6 @@ func prepare(cfg *config.Config, keys [][]byte, env Envelope, raw []byte, p *mes
 		}
 	}
 	m.Targets = targets
+	m.checkTags(keys)
 	return m
 }

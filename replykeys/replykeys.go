@@ -1,7 +1,9 @@
 // Package replykeys owns the HMAC keys that sign agents' reply addresses,
 // kept in the data directory: reply.key signs (and verifies), and the keys
 // it replaced, in reply-keys/, keep verifying the addresses they signed
-// for [server] old_keys_valid_for after `ticketd keys rotate`.
+// for [server] old_keys_valid_for after `ticketd keys rotate`. On a
+// database several processes share (PostgreSQL) the same keys live in the
+// database instead, and a Ring of OpenShared re-reads them from there.
 //
 // Losing reply.key is never silent: Open refuses to make a new one when
 // the database already holds tickets (every reply address handed out
@@ -9,9 +11,12 @@
 package replykeys
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -43,16 +48,85 @@ type Old struct {
 	RetiredAt time.Time
 }
 
-// Ring is the keys of one data directory. Signing and Verifying re-read
-// the files when reply.key changed on disk, so a `ticketd keys rotate`
-// beside a running daemon takes effect at once. It is safe for concurrent use.
+// Ring is the keys of one data directory, or of a shared database.
+// Signing and Verifying re-read the files when reply.key changed on disk,
+// so a `ticketd keys rotate` beside a running daemon takes effect at once;
+// a shared Ring re-reads the database every SharedRefresh, and at once
+// when Reload is called (a reply address that none of its keys verify).
+// It is safe for concurrent use.
 type Ring struct {
 	dataDir string
+	src     Source // nil: the files of dataDir
+	now     func() time.Time
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	current []byte
 	old     []Old
 	stamp   fileStamp
+	readAt  time.Time // a shared Ring: when src was last read
+}
+
+// Source reads the keys of a database several processes share: the one
+// that signs, and those it replaced.
+type Source func(ctx context.Context) (current []byte, old []Old, err error)
+
+// SharedRefresh is how often a Ring on a shared database reads the keys
+// again: a rotation by any process is used for signing by every other one
+// within this long (it verifies at once: see Reload).
+const SharedRefresh = 10 * time.Second
+
+// sharedReadTimeout bounds one read of a shared Ring's keys; a read that
+// fails keeps the keys in memory.
+const sharedReadTimeout = 5 * time.Second
+
+// OpenShared reads the keys of a shared database from src; now is the
+// clock that times SharedRefresh. The database must hold a signing key
+// (the first process stores one: ticketd.Shared.ReplyKey).
+func OpenShared(ctx context.Context, src Source, now func() time.Time, log *slog.Logger) (*Ring, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Ring{src: src, now: now, log: log}
+	cur, old, err := src(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.setShared(cur, old); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Ring) setShared(cur []byte, old []Old) error {
+	if len(cur) < keySize {
+		return fmt.Errorf("the database's reply key holds %d bytes, not a key of %d", len(cur), keySize)
+	}
+	sort.Slice(old, func(i, j int) bool { return old[i].RetiredAt.After(old[j].RetiredAt) })
+	r.current, r.old, r.readAt = cur, old, r.now()
+	return nil
+}
+
+// readShared reads the keys from the database, keeping those in memory
+// when that fails; it reports whether the keys changed.
+func (r *Ring) readShared() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedReadTimeout)
+	defer cancel()
+	cur, old, err := r.src(ctx)
+	if err == nil {
+		before, nOld := r.current, len(r.old)
+		if err = r.setShared(cur, old); err == nil {
+			return !bytes.Equal(before, r.current) || nOld != len(r.old)
+		}
+	}
+	// Not again before the next period: a database that is down is not
+	// asked once per mail.
+	r.readAt = r.now()
+	r.log.Warn("could not read the reply keys from the database; keeping those read before", "err", err)
+	return false
 }
 
 type fileStamp struct {
@@ -91,6 +165,13 @@ func Open(dataDir string, hasTickets func() (bool, error)) (r *Ring, created boo
 		return nil, false, err
 	}
 	return r, created, nil
+}
+
+// New draws a new random key.
+func New() []byte {
+	key := make([]byte, keySize)
+	rand.Read(key)
+	return key
 }
 
 // create writes a new random key at path; false when another process
@@ -174,13 +255,36 @@ func readOld(dir string) ([]Old, error) {
 }
 
 // refresh re-reads the keys when reply.key changed on disk (a rotation by
-// another process). A failed read keeps the keys in memory.
+// another process), or, for a shared Ring, when SharedRefresh has passed
+// since they were read. A failed read keeps the keys in memory.
 func (r *Ring) refresh() {
+	if r.src != nil {
+		if age := r.now().Sub(r.readAt); age >= SharedRefresh || age < 0 {
+			r.readShared()
+		}
+		return
+	}
 	fi, err := os.Stat(filepath.Join(r.dataDir, File))
 	if err != nil || stampOf(fi) == r.stamp {
 		return
 	}
 	r.load()
+}
+
+// Reload reads the keys again now, and reports whether they changed: a
+// reply address none of the keys in memory verify may be signed by a key
+// another process made since.
+func (r *Ring) Reload() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.src != nil {
+		return r.readShared()
+	}
+	before, nOld := r.current, len(r.old)
+	if err := r.load(); err != nil {
+		return false
+	}
+	return !bytes.Equal(before, r.current) || nOld != len(r.old)
 }
 
 // Signing is the key new reply addresses are signed with.
@@ -269,6 +373,21 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Read returns the keys of dataDir as they are on disk: the signing key
+// (nil when reply.key does not exist) and the keys it replaced, newest
+// first.
+func Read(dataDir string) (current []byte, old []Old, err error) {
+	current, err = os.ReadFile(filepath.Join(dataDir, File))
+	if errors.Is(err, os.ErrNotExist) {
+		current, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	old, err = readOld(filepath.Join(dataDir, Dir))
+	return current, old, err
 }
 
 // CopyTo copies the key files of dataDir into dst (a backup), durably.

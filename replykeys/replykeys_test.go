@@ -2,7 +2,9 @@ package replykeys
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +76,64 @@ func TestOpenRefusesALostKey(t *testing.T) {
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, File)); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode %v", fi.Mode())
+	}
+}
+
+// A shared Ring signs with what it read until SharedRefresh has passed on
+// its clock, reads again at once on Reload, verifies the retired keys for
+// their period, and keeps the keys it has when the database cannot be read.
+func TestSharedRingFollowsTheDatabase(t *testing.T) {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	now := at
+	clock := func() time.Time { return now }
+	k1, k2, k3 := New(), New(), New()
+	db := struct {
+		cur  []byte
+		old  []Old
+		down bool
+	}{cur: k1}
+	reads := 0
+	src := func(context.Context) ([]byte, []Old, error) {
+		reads++
+		if db.down {
+			return nil, nil, errors.New("connection refused")
+		}
+		return db.cur, append([]Old(nil), db.old...), nil
+	}
+	r, err := OpenShared(context.Background(), src, clock, slog.New(slog.DiscardHandler))
+	if err != nil || !bytes.Equal(r.Signing(), k1) {
+		t.Fatalf("open: %v", err)
+	}
+	// Another process rotates.
+	db.cur, db.old = k2, []Old{{Key: k1, RetiredAt: at}}
+	now = at.Add(SharedRefresh - time.Millisecond)
+	if !bytes.Equal(r.Signing(), k1) || reads != 1 {
+		t.Fatalf("read again before SharedRefresh (%d reads)", reads)
+	}
+	now = at.Add(SharedRefresh)
+	if !bytes.Equal(r.Signing(), k2) || reads != 2 {
+		t.Fatalf("not read again after SharedRefresh (%d reads)", reads)
+	}
+	if keys := r.Verifying(now, time.Hour); len(keys) != 2 || !bytes.Equal(keys[1], k1) {
+		t.Fatalf("verifying within old_keys_valid_for: %d keys", len(keys))
+	}
+	if keys := r.Verifying(at.Add(time.Hour), time.Hour); len(keys) != 1 {
+		t.Fatalf("verifying after old_keys_valid_for: %d keys", len(keys))
+	}
+	// A rotation is seen at once on Reload, which says whether it changed.
+	db.cur, db.old = k3, []Old{{Key: k2, RetiredAt: now}, {Key: k1, RetiredAt: at}}
+	if !r.Reload() || !bytes.Equal(r.Signing(), k3) {
+		t.Fatal("Reload did not read the new key")
+	}
+	if r.Reload() {
+		t.Fatal("Reload said the keys changed when they did not")
+	}
+	// The database goes away: the keys in memory stay, and it is not asked
+	// again before the next period.
+	db.down = true
+	now = now.Add(SharedRefresh)
+	n := reads
+	if r.Reload() || !bytes.Equal(r.Signing(), k3) || len(r.Verifying(now, time.Hour)) != 3 || reads != n+1 {
+		t.Fatalf("with the database down: %d reads since", reads-n)
 	}
 }

@@ -38,7 +38,7 @@ func listenDesk(d *daemon.Daemon, cfg *config.Config) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent_imap.listen %s: %w", ac.Listen, err)
 	}
-	opts := desk.Options{Store: d.Store, Config: d.Config, Key: d.Desk.Key, Now: d.Desk.Now, Log: d.Desk.Log, Wake: d.Worker.Wake}
+	opts := desk.Options{Store: d.Store, Config: d.Config, Key: d.Desk.Key, SigningKey: d.Parts.Composer.SigningKey, Now: d.Desk.Now, Log: d.Desk.Log, Wake: d.Worker.Wake}
 	if ac.TLS == "implicit" {
 		l = tls.NewListener(l, tlsCfg)
 	} else {

@@ -19,8 +19,10 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/ticketd/ticketd"
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon"
+	"github.com/ticketd/ticketd/replykeys"
 	"github.com/ticketd/ticketd/store/postgres/pgtest"
 )
 
@@ -384,11 +386,18 @@ func RequireDesk(t testing.TB) {
 	}
 }
 
-// RequireDataDirKeys skips a test of reply keys kept in data_dir files (key
-// rotation) on an engine that keeps the key in the database.
-func RequireDataDirKeys(t testing.TB) {
-	t.Helper()
-	if Engine() == config.DriverPostgres {
-		t.Skip("on PostgreSQL the reply key lives in the database; `keys rotate` is for data_dir keys")
+// RotateKey makes a new reply key for e's installation at e's clock, as
+// `ticketd keys rotate` does: in data_dir on SQLite, in the database on
+// PostgreSQL (where every process on it reads the keys).
+func RotateKey(e *Env) {
+	e.T.Helper()
+	var err error
+	if sh, ok := e.D.Store.(ticketd.Shared); ok {
+		_, err = sh.RotateReplyKey(context.Background(), replykeys.New(), e.Clock.Now())
+	} else {
+		_, err = replykeys.Rotate(e.Config.Server.DataDir, e.Clock.Now())
+	}
+	if err != nil {
+		e.T.Fatalf("rotate the reply key: %v", err)
 	}
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"PanicIsAnError", testPanicIsAnError},
 		{"CommittedSurvivesReopen", testCommittedSurvivesReopen},
 		{"SharedKeyAndTurns", testShared},
+		{"SharedKeyRotation", testSharedRotation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -1049,4 +1050,51 @@ func testShared(t *testing.T, open Opener) {
 	if most != 1 {
 		t.Fatalf("%d callers were inside Exclusive at once", most)
 	}
+}
+
+// A rotation on an engine shared by several processes makes the new key
+// the one every process gets, and keeps each key it replaced, newest
+// first, retired at the rotation's moment, across a reopen. A database
+// without a key gets its first one.
+func testSharedRotation(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	sh, ok := s.(ticketd.Shared)
+	if !ok {
+		t.Skip("this engine serves one process's data_dir; its keys live there (replykeys)")
+	}
+	ctx := context.Background()
+	if cur, old, err := sh.ReplyKeys(ctx); err != nil || cur != nil || len(old) != 0 {
+		t.Fatalf("ReplyKeys on a new database = %q, %d retired, %v; want none", cur, len(old), err)
+	}
+	first := []byte("0123456789abcdef0123456789abcdef")
+	if had, err := sh.RotateReplyKey(ctx, first, t0); err != nil || had {
+		t.Fatalf("rotation without a key: had %v, %v; want a first key", had, err)
+	}
+	if got, err := sh.ReplyKey(ctx, []byte("a process starting now")); err != nil || string(got) != string(first) {
+		t.Fatalf("ReplyKey after the first rotation = %q, %v", got, err)
+	}
+	second := []byte("fedcba9876543210fedcba9876543210")
+	third := []byte("third key, drawn by keys rotate..")
+	if had, err := sh.RotateReplyKey(ctx, second, t0.Add(time.Hour)); err != nil || !had {
+		t.Fatalf("rotation: had %v, %v", had, err)
+	}
+	if had, err := sh.RotateReplyKey(ctx, third, t0.Add(time.Hour+time.Millisecond)); err != nil || !had {
+		t.Fatalf("second rotation: had %v, %v", had, err)
+	}
+	check := func(sh ticketd.Shared, when string) {
+		t.Helper()
+		cur, old, err := sh.ReplyKeys(ctx)
+		if err != nil || string(cur) != string(third) {
+			t.Fatalf("%s: signing key %q, %v; want the newest", when, cur, err)
+		}
+		if len(old) != 2 || string(old[0].Key) != string(second) || !old[0].RetiredAt.Equal(t0.Add(time.Hour+time.Millisecond)) ||
+			string(old[1].Key) != string(first) || !old[1].RetiredAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("%s: retired keys %+v; want the second (retired at %v), then the first (at %v)", when, old, t0.Add(time.Hour+time.Millisecond), t0.Add(time.Hour))
+		}
+		if got, err := sh.ReplyKey(ctx, []byte("yet another process")); err != nil || string(got) != string(third) {
+			t.Fatalf("%s: ReplyKey = %q, %v; want the newest key", when, got, err)
+		}
+	}
+	check(sh, "after two rotations")
+	check(reopen().(ticketd.Shared), "after reopening")
 }
