@@ -156,6 +156,11 @@ type OutboxTx interface {
 	// replaced when the lease ends, or at once when it starts again
 	// (TakeBackClaims).
 	ClaimAs(id int64, owner string, now, until time.Time) (bool, error)
+	// ClaimDue claims, for owner until a lease runs out, up to limit rows
+	// due at or before now that no one holds, in one statement, and
+	// returns them by id. On a database several processes share, rows
+	// another transaction is claiming are skipped, not waited for.
+	ClaimDue(owner string, now, until time.Time, limit int) ([]*Outgoing, error)
 	// RenewClaim extends owner's lease on a row it still holds; false when
 	// the row is no longer queued or no longer its own.
 	RenewClaim(id int64, owner string, until time.Time) (bool, error)

@@ -198,21 +198,9 @@ func (w *Worker) feed(ctx context.Context, jobs chan<- *ticketd.Outgoing, held *
 		now := w.Now()
 		var claimed []*ticketd.Outgoing
 		err := w.Store.Update(ctx, func(tx ticketd.Tx) error {
-			claimed = claimed[:0]
-			due, err := tx.DueOutgoing(now, 64)
-			if err != nil {
-				return err
-			}
-			for _, o := range due {
-				ok, err := tx.ClaimAs(o.ID, w.Owner, now, now.Add(Lease))
-				if err != nil {
-					return err
-				}
-				if ok {
-					claimed = append(claimed, o)
-				}
-			}
-			return nil
+			var err error
+			claimed, err = tx.ClaimDue(w.Owner, now, now.Add(Lease), 64)
+			return err
 		})
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,6 +129,32 @@ func (t *Tx) ClaimAs(id int64, owner string, now, until time.Time) (bool, error)
 		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// ClaimDue claims up to limit due rows for owner in one statement; rows
+// another transaction holds are skipped (SKIP LOCKED), so processes
+// claiming at once take different rows instead of waiting on each other.
+func (t *Tx) ClaimDue(owner string, now, until time.Time, limit int) ([]*ticketd.Outgoing, error) {
+	rows, err := t.query(`UPDATE outbox SET next_at = $1, claimed_by = $2 WHERE id IN (
+		SELECT id FROM outbox WHERE state = 'queued' AND next_at <= $3 ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING `+outCols, ts(until), owner, ts(now), limit)
+	if err != nil {
+		return nil, wrapErr("claim due", err)
+	}
+	defer rows.Close()
+	var out []*ticketd.Outgoing
+	for rows.Next() {
+		o, err := scanOut(rows)
+		if err != nil {
+			return nil, wrapErr("claim due", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("claim due", err)
+	}
+	slices.SortFunc(out, func(a, b *ticketd.Outgoing) int { return int(a.ID - b.ID) })
+	return out, nil
 }
 
 // RenewClaim extends owner's lease on a row it still holds.

@@ -1,6 +1,11 @@
 package sqlite
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/ticketd/ticketd"
+)
 
 // ClaimAs takes a due row for owner until a lease runs out, like Claim,
 // and records who holds it. The holder renews the lease while it works
@@ -42,4 +47,28 @@ func (t *Tx) TakeBackClaims(owner string, now time.Time) (int, error) {
 func (t *Tx) ReleaseClaim(id int64) error {
 	_, err := t.exec("release claim", `UPDATE outbox SET claimed_by = '' WHERE id = ?`, id)
 	return err
+}
+
+// ClaimDue claims up to limit due rows for owner in one statement.
+func (t *Tx) ClaimDue(owner string, now, until time.Time, limit int) ([]*ticketd.Outgoing, error) {
+	rows, err := t.query(`UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id IN (
+		SELECT id FROM outbox WHERE state = 'queued' AND next_at <= ? ORDER BY next_at, id LIMIT ?)
+		RETURNING `+outCols, ms(until), owner, ms(now), limit)
+	if err != nil {
+		return nil, wrapErr("claim due", err)
+	}
+	defer rows.Close()
+	var out []*ticketd.Outgoing
+	for rows.Next() {
+		o, err := scanOut(rows)
+		if err != nil {
+			return nil, wrapErr("claim due", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("claim due", err)
+	}
+	slices.SortFunc(out, func(a, b *ticketd.Outgoing) int { return int(a.ID - b.ID) })
+	return out, nil
 }

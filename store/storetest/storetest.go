@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxLifecycle", testOutboxLifecycle},
 		{"ClaimIsExclusive", testClaimIsExclusive},
 		{"LeaseRenewal", testLeaseRenewal},
+		{"ClaimDueInBatches", testClaimDue},
 		{"CountAcks", testCountAcks},
 		{"DueReminders", testDue},
 		{"IMAPState", testIMAPState},
@@ -501,6 +502,98 @@ func testClaimIsExclusive(t *testing.T, open Opener) {
 	if !again {
 		t.Fatal("an expired lease could not be claimed")
 	}
+}
+
+// Senders claim due rows in batches: each batch holds rows no other sender
+// holds, oldest first, not the rows due later; held rows are not due until
+// their lease ends, and a sender that starts again takes its own back.
+// Senders claiming at the same moment share the rows, each row once.
+func testClaimDue(t *testing.T, open Opener) {
+	s, _ := open(t)
+	var rows []*ticketd.Outgoing
+	for i := range 50 {
+		rows = append(rows, ticketd.NewOutgoing(0, ticketd.KindAck, fmt.Sprintf("c%d@x.example", i), 0, fmt.Sprintf("m%d@x", i), ticketd.Params{}, t0))
+	}
+	later := ticketd.NewOutgoing(0, ticketd.KindAck, "later@x.example", 0, "later@x", ticketd.Params{}, t0)
+	later.NextAt = t0.Add(time.Hour)
+	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(append(rows, later)...) })
+	lease := 30 * time.Second
+	var a, b []*ticketd.Outgoing
+	update(t, s, func(tx ticketd.Tx) (err error) { a, err = tx.ClaimDue("a", t0, t0.Add(lease), 3); return })
+	if len(a) != 3 || a[0].ID != rows[0].ID || a[1].ID != rows[1].ID || a[2].ID != rows[2].ID {
+		t.Fatalf("first batch %v, want the three oldest rows", ids(a))
+	}
+	if a[0].Rcpt != "c0@x.example" || a[0].Kind != ticketd.KindAck || a[0].MessageID != "m0@x" {
+		t.Fatalf("claimed row read back as %+v", a[0])
+	}
+	update(t, s, func(tx ticketd.Tx) (err error) { b, err = tx.ClaimDue("b", t0, t0.Add(lease), 100); return })
+	if len(b) != 47 || b[0].ID != rows[3].ID {
+		t.Fatalf("second sender got %d rows starting at %v, want the other 47 due now", len(b), ids(b[:min(len(b), 1)]))
+	}
+	var due []*ticketd.Outgoing
+	view(t, s, func(tx ticketd.Tx) (err error) { due, err = tx.DueOutgoing(t0.Add(lease-time.Second), 100); return })
+	if len(due) != 0 {
+		t.Fatalf("%d claimed rows due before their lease ended", len(due))
+	}
+	var n int
+	update(t, s, func(tx ticketd.Tx) (err error) { n, err = tx.TakeBackClaims("a", t0.Add(time.Second)); return })
+	if n != 3 {
+		t.Fatalf("took back %d rows, want a's 3", n)
+	}
+	view(t, s, func(tx ticketd.Tx) (err error) { due, err = tx.DueOutgoing(t0.Add(time.Second), 100); return })
+	if len(due) != 3 {
+		t.Fatalf("%d rows due after a took its claims back, want 3", len(due))
+	}
+
+	// Two senders at once over 60 fresh rows, ten at a time.
+	var more []*ticketd.Outgoing
+	for i := range 60 {
+		more = append(more, ticketd.NewOutgoing(0, ticketd.KindAck, fmt.Sprintf("d%d@x.example", i), 0, fmt.Sprintf("n%d@x", i), ticketd.Params{}, t0.Add(2*time.Minute)))
+	}
+	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(more...) })
+	now := t0.Add(3 * time.Minute) // every earlier claim has lapsed too
+	var mu sync.Mutex
+	seen := map[int64]string{}
+	var wg sync.WaitGroup
+	for _, owner := range []string{"x", "y"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var got []*ticketd.Outgoing
+				if err := s.Update(context.Background(), func(tx ticketd.Tx) (err error) {
+					got, err = tx.ClaimDue(owner, now, now.Add(lease), 10)
+					return
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, o := range got {
+					if other, ok := seen[o.ID]; ok {
+						t.Errorf("row %d claimed by %s and %s", o.ID, other, owner)
+					}
+					seen[o.ID] = owner
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 60+50 {
+		t.Fatalf("%d rows claimed by the two senders, want every due row (110) once", len(seen))
+	}
+}
+
+func ids(os []*ticketd.Outgoing) []int64 {
+	var out []int64
+	for _, o := range os {
+		out = append(out, o.ID)
+	}
+	return out
 }
 
 // A sender renews its lease while it works; once another sender took an
