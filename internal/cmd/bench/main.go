@@ -46,6 +46,7 @@ func main() {
 	mailpit := flag.String("mailpit", "", "the mailpit binary (default: mailpit in PATH or in $(go env GOPATH)/bin)")
 	ticketd := flag.String("ticketd", "", "a ticketd binary to measure (default: built from this tree)")
 	flag.IntVar(&smtpConnections, "smtp-connections", 0, "ticketd's [outbound] smtp_connections (0: its default)")
+	flag.StringVar(&only, "loads", "", "run only these loads, comma-separated of 10k16, pdf16, 10k1 (default all)")
 	flag.Parse()
 	if err := run(*n10, *nPDF, *n1, *big, *mailpit, *ticketd); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -89,6 +90,23 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 		{"10 KB", 16, n10, textMail},
 		{"4 KB + 143 KB PDF", 16, nPDF, pdfMail},
 		{"10 KB", 1, n1, textMail},
+	}
+	if only != "" {
+		keys := []string{"10k16", "pdf16", "10k1"}
+		var kept []int
+		for i, k := range keys {
+			if strings.Contains(","+only+",", ","+k+",") {
+				kept = append(kept, i)
+			}
+		}
+		if len(kept) == 0 {
+			return fmt.Errorf("-loads %q: want some of 10k16, pdf16, 10k1", only)
+		}
+		all := loads
+		loads = loads[:0:0]
+		for _, i := range kept {
+			loads = append(loads, all[i])
+		}
 	}
 	type row struct{ discard, mailpit, ticketd result }
 	rows := make([]row, len(loads))
@@ -146,8 +164,11 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 			thousands(r.discard.intake), thousands(r.mailpit.intake), thousands(r.ticketd.intake), r.ticketd.intake/r.mailpit.intake, e2e,
 			thousands(r.ticketd.ceiling), r.ticketd.ceiling/r.mailpit.intake)
 	}
-	fmt.Printf("\np99 accept latency, 10 KB at 16 connections: ticketd %.1f ms, Mailpit %.1f ms, discard %.1f ms\n",
-		ms(rows[0].ticketd.p99), ms(rows[0].mailpit.p99), ms(rows[0].discard.p99))
+	fmt.Println()
+	for i, l := range loads {
+		fmt.Printf("p99 accept latency, %s at %d connections: ticketd %.1f ms, Mailpit %.1f ms, discard %.1f ms\n",
+			l.name, l.conns, ms(rows[i].ticketd.p99), ms(rows[i].mailpit.p99), ms(rows[i].discard.p99))
+	}
 	if bigLine != "" {
 		fmt.Println(bigLine)
 	}
@@ -193,6 +214,9 @@ func ceiling(dir, replay string) (float64, error) {
 	}
 	return r.intake / 3, nil
 }
+
+// only, when set, names the loads to run.
+var only string
 
 // smtpConnections, when set, goes into ticketd's [outbound].
 var smtpConnections int
