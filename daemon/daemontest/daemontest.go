@@ -374,16 +374,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// RequireDesk skips a test of what needs the store's ticketd.DeskTx (the
-// desk, the digest, #lista, the limit on help answers) on an engine that
-// does not implement it.
-func RequireDesk(t testing.TB) {
-	t.Helper()
-	if Engine() == config.DriverPostgres {
-		t.Skip("the PostgreSQL engine does not implement ticketd.DeskTx yet (desk, digest, #lista, help limit)")
-	}
-}
-
 // RequireDataDirKeys skips a test of reply keys kept in data_dir files (key
 // rotation) on an engine that keeps the key in the database.
 func RequireDataDirKeys(t testing.TB) {
