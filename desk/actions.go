@@ -120,9 +120,9 @@ func (s *Server) perform(agent string, f *folder, entries []ticketd.DeskEntry, s
 			}
 		}
 		// The new UIDs are read once every ticket is changed: on an engine
-		// that issues UIDs from one counter (PostgreSQL), reading them
-		// takes the counter until the commit, and no ticket lock may be
-		// waited for while holding it.
+		// where one transaction at a time issues UIDs (PostgreSQL), reading
+		// them takes that turn until the commit, and no ticket lock should
+		// be waited for while holding it.
 		var keepSeen []uint32
 		for _, e := range entries {
 			cur, err := d.DeskEntry(e.Ticket)

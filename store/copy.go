@@ -89,22 +89,24 @@ func setDeskTriggers(ctx context.Context, tx pgx.Tx, on bool) error {
 	return nil
 }
 
-// copyDeskCounter sets the target's desk UID counter to the source's, the
-// highest UID issued, so that the next one is above every UID a mail
-// client has seen.
+// copyDeskCounter moves the target's desk UID sequence to the source's
+// last UID issued, so that the next one is above every UID a mail client
+// has seen, and checks that it is the highest copied.
 func copyDeskCounter(ctx context.Context, stx *sql.Tx, tx pgx.Tx) (CopyResult, error) {
 	var seq int64
 	err := stx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'desk_uids'), 0)`).Scan(&seq)
 	if err != nil {
 		return CopyResult{}, err
 	}
-	var got int64
-	err = tx.QueryRow(ctx, `UPDATE desk_state SET last_uid = GREATEST($1::bigint, (SELECT COALESCE(MAX(uid), 0) FROM desk_uids)) RETURNING last_uid`, seq).Scan(&got)
-	if err != nil {
+	var top int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(uid), 0) FROM desk_uids`).Scan(&top); err != nil {
 		return CopyResult{}, err
 	}
-	if got != seq {
-		return CopyResult{}, fmt.Errorf("the last UID issued is %d, above the source's %d: a desk UID is not in order", got, seq)
+	if top != seq {
+		return CopyResult{}, fmt.Errorf("the highest UID copied is %d, the last issued %d", top, seq)
+	}
+	if _, err := tx.Exec(ctx, `SELECT setval('desk_uid_seq', GREATEST($1::bigint, 1), $1::bigint > 0)`, seq); err != nil {
+		return CopyResult{}, err
 	}
 	h := newRowHash()
 	h.begin()
@@ -166,7 +168,7 @@ func Copy(ctx context.Context, dataDir, dsn string, progress io.Writer) ([]CopyR
 		if _, err := tx.Exec(ctx, `LOCK TABLE raw_messages, tickets, messages, attachments, events, outbox, tags, imap_state, secrets IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE desk_uids, desk_seen, desk_agents, desk_digests, desk_state IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE desk_uids, desk_seen, desk_agents, desk_digests, desk_uid_turn IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		if err := setDeskTriggers(ctx, tx, false); err != nil {

@@ -21,7 +21,7 @@ const deskTriggers = `desk_ticket_insert, desk_ticket_update, desk_message_inser
 // far are owed, which the deferred triggers would otherwise issue at the
 // commit, so that the transaction reads its own new UIDs (a desk move
 // answers with them). Later changes are deferred again. Once it issued
-// any, the transaction holds the UID counter until its commit.
+// any, the transaction holds the turn to issue UIDs until its commit.
 func (t *Tx) deskFlush() error {
 	if !t.write {
 		return nil
@@ -109,15 +109,15 @@ func (t *Tx) DeskEntry(ticket int64) (ticketd.DeskEntry, error) {
 	return e, nil
 }
 
-// DeskLastUID is the highest desk UID issued so far: the counter, which
-// counts UIDs already replaced too. Every UID up to it that is still in
-// use is visible wherever the counter is (see migration 0007).
+// DeskLastUID is the highest desk UID issued so far, which is the highest
+// in use (see migration 0007), read in this transaction's snapshot: UIDs
+// drawn by transactions that have not committed are not counted.
 func (t *Tx) DeskLastUID() (uint32, error) {
 	if err := t.deskFlush(); err != nil {
 		return 0, err
 	}
 	var n int64
-	if err := t.queryRow(`SELECT last_uid FROM desk_state`).Scan(&n); err != nil {
+	if err := t.queryRow(`SELECT COALESCE(MAX(uid), 0) FROM desk_uids`).Scan(&n); err != nil {
 		return 0, wrapErr("desk last uid", err)
 	}
 	return uint32(n), nil

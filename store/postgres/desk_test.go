@@ -241,3 +241,31 @@ func TestDeskUIDsConcurrentProcesses(t *testing.T) {
 		t.Fatalf("last UID %d after %d committed changes from %d; want %d", prevLast, 2*writers*changes, start, want)
 	}
 }
+
+// BenchmarkDeskUIDsOneTransaction changes many tickets in one transaction
+// (as a scheduler pass or a bulk import does), each owed a new desk UID at
+// the commit. The cost per ticket should not grow with their number.
+//
+//	go test -run '^$' -bench DeskUIDsOneTransaction ./store/postgres/
+func BenchmarkDeskUIDsOneTransaction(b *testing.B) {
+	dsn := pgtest.Start(b).NewDB(b)
+	s, err := Open(context.Background(), dsn, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, n := range []int{2000, 20000} {
+		b.Run(fmt.Sprintf("%d-tickets", n), func(b *testing.B) {
+			round := 0
+			for b.Loop() {
+				round++
+				_, err := s.Pool().Exec(context.Background(), `INSERT INTO tickets(token, mailbox, requester_addr, status, created_at, updated_at)
+					SELECT 'b'||$2::int||'-'||g, 'soporte@example.com', 'c@x.example', 'nuevo', now(), now() FROM generate_series(1, $1::int) g`, n, round*1000000+n)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/ticket")
+		})
+	}
+}

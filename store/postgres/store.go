@@ -10,8 +10,8 @@
 // mail delivered again while its first delivery is still committing (a
 // sender that lost the 250 and retried on another process) waits, and is
 // then seen to be a duplicate. Outbox claims skip rows another process is
-// claiming (SKIP LOCKED). The agents' desk UIDs come from one counter
-// row that deferred triggers take at the commit (migration 0007), so they
+// claiming (SKIP LOCKED). The agents' desk UIDs are drawn under one row
+// lock that deferred triggers take at the commit (migration 0007), so they
 // become visible in the order they were issued. A transaction that
 // deadlocks (or fails to serialize) runs again from the start, as the
 // ticketd.Store contract allows. (SERIALIZABLE was tried first: its predicate locks made

@@ -7,18 +7,26 @@
 -- With several processes on one database the UIDs must not only be unique
 -- but become visible in the order they were issued: a mail client that has
 -- seen UID 12 asks only for what is above it, so a UID 11 committed after
--- it would never be shown. A sequence gives unique numbers, not that order
--- (the transaction that drew 11 may commit after the one that drew 12).
--- So UIDs come from one counter row (desk_state), taken by the trigger at
--- commit (the triggers are deferred): its row lock is held from there to
--- the end of the commit, so the next transaction that issues UIDs waits
--- for that commit and reads the counter after it. Holding it only over
--- the commit keeps the wait short; a transaction that reads its own new
--- UIDs (a desk move) issues them earlier (Tx.deskFlush).
-CREATE TABLE desk_state (
-	one      boolean PRIMARY KEY DEFAULT true CHECK (one),
-	last_uid bigint NOT NULL
+-- it would never be shown. A sequence alone gives unique numbers, not that
+-- order (the transaction that drew 11 may commit after the one that drew
+-- 12). So a transaction draws its UIDs under the lock of one row
+-- (desk_uid_turn), taken by the triggers at its commit (they are deferred)
+-- and held to the end of that commit: the next transaction that issues
+-- UIDs waits for that commit, and draws higher ones. Taking it only at the
+-- commit keeps the wait short; a transaction that reads its own new UIDs
+-- (a desk move) issues them earlier (Tx.deskFlush). The row is locked,
+-- never updated: a transaction that changes many tickets (a scheduler
+-- pass) takes it once, and leaves no dead row versions behind.
+--
+-- The highest UID in use is the last one issued (a ticket's UID is only
+-- ever replaced by a higher one, and rows are never deleted), so
+-- DeskLastUID reads it from desk_uids, in the reader's snapshot; the
+-- sequence's own position counts draws not yet committed.
+CREATE TABLE desk_uid_turn (
+	one boolean PRIMARY KEY DEFAULT true CHECK (one)
 );
+INSERT INTO desk_uid_turn DEFAULT VALUES;
+CREATE SEQUENCE desk_uid_seq AS bigint;
 
 CREATE TABLE desk_uids (
 	uid    bigint PRIMARY KEY,
@@ -26,7 +34,7 @@ CREATE TABLE desk_uids (
 );
 INSERT INTO desk_uids(uid, ticket)
 	SELECT row_number() OVER (ORDER BY updated_at, number), number FROM tickets;
-INSERT INTO desk_state(last_uid) SELECT COUNT(*) FROM desk_uids;
+SELECT setval('desk_uid_seq', GREATEST(COUNT(*), 1), COUNT(*) > 0) FROM desk_uids;
 
 -- desk_issue gives the ticket of the changed row a new UID, once per
 -- transaction (a ticket changed three times in one transaction is one
@@ -47,7 +55,8 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM desk_uids WHERE ticket = t AND xmin = pg_current_xact_id()::xid) THEN
 		RETURN NULL;
 	END IF;
-	UPDATE desk_state SET last_uid = last_uid + 1 RETURNING last_uid INTO u;
+	PERFORM FROM desk_uid_turn FOR UPDATE;
+	u := nextval('desk_uid_seq');
 	INSERT INTO desk_uids(uid, ticket) VALUES (u, t)
 		ON CONFLICT (ticket) DO UPDATE SET uid = excluded.uid;
 	RETURN NULL;
