@@ -269,3 +269,49 @@ func BenchmarkDeskUIDsOneTransaction(b *testing.B) {
 		})
 	}
 }
+
+// A database made before the desk (migration 0007 missing, later ones
+// applied) gets it at the next start: every ticket a UID, in the order of
+// its last activity, and the next change a UID above them all.
+func TestDeskMigrationOnExistingTickets(t *testing.T) {
+	dsn := pgtest.Start(t).NewDB(t)
+	s, err := Open(context.Background(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to the schema without the desk, with tickets in it.
+	_, err = s.Pool().Exec(context.Background(), `DROP TABLE desk_uids, desk_seen, desk_agents, desk_digests, desk_uid_turn;
+		DROP SEQUENCE desk_uid_seq; DROP FUNCTION desk_issue() CASCADE; DELETE FROM schema_migrations WHERE version = 7`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nums []int64
+	mustUpdate(t, s, func(tx ticketd.Tx) error {
+		nums = nums[:0]
+		// Created in one order, last active in the reverse one.
+		for i := range 3 {
+			tk := &ticketd.Ticket{Token: fmt.Sprintf("old%d", i), Mailbox: "soporte@example.com", RequesterAddr: "carla@cliente.example",
+				Status: ticketd.StatusNuevo, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 1, 10-i, 0, 0, 0, 0, time.UTC)}
+			if err := tx.CreateTicket(tk); err != nil {
+				return err
+			}
+			nums = append(nums, tk.Number)
+		}
+		return nil
+	})
+	s.Close()
+
+	s, err = Open(context.Background(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	last, uids := deskView(t, s)
+	if last != 3 || uids[nums[2]] != 1 || uids[nums[1]] != 2 || uids[nums[0]] != 3 {
+		t.Fatalf("after the migration: last %d, UIDs %v; want 3, and 1, 2, 3 from the least recently active", last, uids)
+	}
+	mustUpdate(t, s, func(tx ticketd.Tx) error { _, err := tx.AddTag(nums[2], "vip"); return err })
+	if last, uids = deskView(t, s); last != 4 || uids[nums[2]] != 4 {
+		t.Fatalf("after a change: last %d, UID %d; want 4", last, uids[nums[2]])
+	}
+}
