@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,5 +314,60 @@ func TestDeskMigrationOnExistingTickets(t *testing.T) {
 	mustUpdate(t, s, func(tx ticketd.Tx) error { _, err := tx.AddTag(nums[2], "vip"); return err })
 	if last, uids = deskView(t, s); last != 4 || uids[nums[2]] != 4 {
 		t.Fatalf("after a change: last %d, UID %d; want 4", last, uids[nums[2]])
+	}
+}
+
+// BenchmarkDeskConcurrentChanges is the price of issuing desk UIDs in
+// commit order: 16 connections each changing a ticket of its own and
+// committing, on a durable server (fsync on), with the desk's triggers as
+// they are and, for comparison, turned off (commits then need not take
+// turns, and flush together).
+//
+//	go test -run '^$' -bench DeskConcurrentChanges ./store/postgres/
+func BenchmarkDeskConcurrentChanges(b *testing.B) {
+	srv := pgtest.StartWith(b, pgtest.Options{Durable: true})
+	for _, on := range []bool{true, false} {
+		b.Run(map[bool]string{true: "desk-uids", false: "triggers-off"}[on], func(b *testing.B) {
+			s, err := Open(context.Background(), srv.NewDB(b), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if !on {
+				_, err := s.Pool().Exec(context.Background(), `ALTER TABLE tickets DISABLE TRIGGER desk_ticket_update`)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			var nums []int64
+			if err := s.Update(context.Background(), func(tx ticketd.Tx) error {
+				for i := range 16 {
+					tk, err := storetest.NewTicket(tx, fmt.Sprintf("c%02d", i), "carla@cliente.example")
+					if err != nil {
+						return err
+					}
+					nums = append(nums, tk.Number)
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			var next atomic.Int64
+			b.SetParallelism(8) // 16 goroutines on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				n := nums[int(next.Add(1)-1)%len(nums)]
+				for pb.Next() {
+					err := s.Update(context.Background(), func(tx ticketd.Tx) error {
+						_, err := tx.(*Tx).exec("bench", `UPDATE tickets SET updated_at = updated_at + interval '1 ms' WHERE number = $1`, n)
+						return err
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+		})
 	}
 }
