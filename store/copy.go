@@ -168,7 +168,7 @@ func Copy(ctx context.Context, dataDir, dsn string, progress io.Writer) ([]CopyR
 		if _, err := tx.Exec(ctx, `LOCK TABLE raw_messages, tickets, messages, attachments, events, outbox, tags, imap_state, secrets IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE desk_uids, desk_seen, desk_agents, desk_digests, desk_uid_turn IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE desk_uids, desk_seen, desk_agents, desk_digests IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		if err := setDeskTriggers(ctx, tx, false); err != nil {

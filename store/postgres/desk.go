@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -13,25 +14,37 @@ import (
 
 var _ ticketd.DeskTx = (*Tx)(nil)
 
-// deskTriggers are the deferred triggers that issue desk UIDs (migration
-// 0007).
-const deskTriggers = `desk_ticket_insert, desk_ticket_update, desk_message_insert, desk_tag_insert, desk_tag_delete`
-
-// deskFlush issues, in a write transaction, the desk UIDs its changes so
-// far are owed, which the deferred triggers would otherwise issue at the
-// commit, so that the transaction reads its own new UIDs (a desk move
-// answers with them). Later changes are deferred again. Once it issued
-// any, the transaction holds the turn to issue UIDs until its commit.
+// deskFlush draws, in a write transaction, the desk UIDs its own changes
+// are owed, which would otherwise be drawn right after its commit (see
+// migration 0007), so that it reads its own new UIDs (a desk move answers
+// with them). Once it drew any, the transaction holds the turn to draw
+// UIDs until its commit, and its later changes share the UIDs drawn.
 func (t *Tx) deskFlush() error {
 	if !t.write {
 		return nil
 	}
-	_, err := t.tx.Exec(t.ctx, `SET CONSTRAINTS `+deskTriggers+` IMMEDIATE; SET CONSTRAINTS `+deskTriggers+` DEFERRED`,
-		pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
+	if _, err := t.tx.Exec(t.ctx, `SELECT desk_settle(true)`); err != nil {
 		return wrapErr("desk uids", err)
 	}
 	return nil
+}
+
+// settleDesk draws the desk UIDs that committed changes are owed, by any
+// process (see migration 0007). Update runs it after each commit, and the
+// background loop in case a process died in between; a failure leaves
+// them owed for the next.
+func (s *Store) settleDesk(ctx context.Context) {
+	s.pool.Exec(ctx, `SELECT desk_settle(false)`)
+}
+
+// deskSettleInterval is how long desk UIDs left owed (by a process that
+// died between a commit and its settle) may wait to be drawn.
+const deskSettleInterval = time.Second
+
+func (s *Store) settleDeskInBackground() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.settleDesk(ctx)
 }
 
 // DeskFolder returns the tickets matching f with their desk UIDs, lowest first.
@@ -72,7 +85,7 @@ func (t *Tx) DeskFolder(f ticketd.DeskFilter) ([]ticketd.DeskEntry, error) {
 		where = append(where, `(t.status <> 'cerrado' OR t.closed_at >= `+arg(ts(f.ClosedSince))+`)`)
 	}
 	rows, err := t.query(`SELECT d.uid, d.ticket FROM desk_uids d JOIN tickets t ON t.number = d.ticket
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.uid`, args...)
+		WHERE d.uid IS NOT NULL AND `+strings.Join(where, " AND ")+` ORDER BY d.uid`, args...)
 	if err != nil {
 		return nil, wrapErr("desk folder", err)
 	}
@@ -98,7 +111,7 @@ func (t *Tx) DeskEntry(ticket int64) (ticketd.DeskEntry, error) {
 		return e, err
 	}
 	var uid int64
-	err := t.queryRow(`SELECT uid FROM desk_uids WHERE ticket = $1`, ticket).Scan(&uid)
+	err := t.queryRow(`SELECT uid FROM desk_uids WHERE ticket = $1 AND uid IS NOT NULL`, ticket).Scan(&uid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, ticketd.ErrNotFound
 	}

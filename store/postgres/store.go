@@ -10,9 +10,9 @@
 // mail delivered again while its first delivery is still committing (a
 // sender that lost the 250 and retried on another process) waits, and is
 // then seen to be a duplicate. Outbox claims skip rows another process is
-// claiming (SKIP LOCKED). The agents' desk UIDs are drawn under one row
-// lock that deferred triggers take at the commit (migration 0007), so they
-// become visible in the order they were issued. A transaction that
+// claiming (SKIP LOCKED). The agents' desk UIDs a commit's changes are
+// owed are drawn right after it, under one row lock, so that they become
+// visible in the order they were issued (migration 0007). A transaction that
 // deadlocks (or fails to serialize) runs again from the start, as the
 // ticketd.Store contract allows. (SERIALIZABLE was tried first: its predicate locks made
 // concurrent new tickets abort each other so often that ingest at 16
@@ -99,8 +99,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.loops.Add(1)
+	s.loops.Add(2)
 	go s.every(searchIndexInterval, s.indexIfPending)
+	go s.every(deskSettleInterval, s.settleDeskInBackground)
 	return s, nil
 }
 
@@ -213,7 +214,13 @@ func (s *Store) Update(ctx context.Context, fn func(ticketd.Tx) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn, true)
-		if err == nil || !retryable(err) || attempt >= s.retries || ctx.Err() != nil {
+		if err == nil {
+			// The desk UIDs this commit made owed, drawn before Update
+			// returns, so the caller (and the desk it notifies) sees them.
+			s.settleDesk(context.WithoutCancel(ctx))
+			break
+		}
+		if !retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			break
 		}
 		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))

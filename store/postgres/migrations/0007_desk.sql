@@ -9,41 +9,45 @@
 -- seen UID 12 asks only for what is above it, so a UID 11 committed after
 -- it would never be shown. A sequence alone gives unique numbers, not that
 -- order (the transaction that drew 11 may commit after the one that drew
--- 12). So a transaction draws its UIDs under the lock of one row
--- (desk_uid_turn), taken by the triggers at its commit (they are deferred)
--- and held to the end of that commit: the next transaction that issues
--- UIDs waits for that commit, and draws higher ones. Taking it only at the
--- commit keeps the wait short; a transaction that reads its own new UIDs
--- (a desk move) issues them earlier (Tx.deskFlush). The row is locked,
--- never updated: a transaction that changes many tickets (a scheduler
--- pass) takes it once, and leaves no dead row versions behind.
+-- 12). So UIDs are drawn in two steps:
 --
--- The highest UID in use is the last one issued (a ticket's UID is only
--- ever replaced by a higher one, and rows are never deleted), so
--- DeskLastUID reads it from desk_uids, in the reader's snapshot; the
--- sequence's own position counts draws not yet committed.
-CREATE TABLE desk_uid_turn (
-	one boolean PRIMARY KEY DEFAULT true CHECK (one)
-);
-INSERT INTO desk_uid_turn DEFAULT VALUES;
+-- 1. A change only marks its ticket as owed a new UID (desk_owe, in the
+--    changing transaction: a row of the ticket's own, so changes to
+--    different tickets never wait for each other).
+-- 2. desk_settle draws the UIDs owed, under one lock that it holds to the
+--    end of its commit: the next one waits for that commit, and draws
+--    higher UIDs. (A transaction-scoped advisory lock, ticketd's class
+--    0x7469636b, key 1: waiting for it writes nothing, so a settle that
+--    finds nothing left to draw commits without a disk flush; a locked
+--    row would cost one each.) Each Update runs it
+--    right after its commit (Store.Update), so one settle serves all the
+--    changes committed meanwhile, by any process; the background loop runs
+--    it too, for a process that died between the two. A transaction that
+--    reads its own new UIDs (a desk move) settles them itself (Tx.deskFlush).
+--
+-- Until its settle, a changed ticket keeps its old UID; a new one has none
+-- and is not shown. The highest UID in use is the last one issued (a UID is
+-- only ever replaced by a higher one, rows are never deleted), so
+-- DeskLastUID reads it from desk_uids, in the reader's snapshot.
 CREATE SEQUENCE desk_uid_seq AS bigint;
 
 CREATE TABLE desk_uids (
-	uid    bigint PRIMARY KEY,
-	ticket bigint NOT NULL UNIQUE REFERENCES tickets(number)
+	ticket bigint PRIMARY KEY REFERENCES tickets(number),
+	uid    bigint UNIQUE,                 -- NULL until the first is drawn
+	owed   boolean NOT NULL DEFAULT false -- a change wants a new UID
 );
-INSERT INTO desk_uids(uid, ticket)
-	SELECT row_number() OVER (ORDER BY updated_at, number), number FROM tickets;
+CREATE INDEX desk_uids_owed ON desk_uids(ticket) WHERE owed;
+INSERT INTO desk_uids(ticket, uid)
+	SELECT number, row_number() OVER (ORDER BY updated_at, number) FROM tickets;
 SELECT setval('desk_uid_seq', GREATEST(COUNT(*), 1), COUNT(*) > 0) FROM desk_uids;
 
--- desk_issue gives the ticket of the changed row a new UID, once per
--- transaction (a ticket changed three times in one transaction is one
--- change for the desk). xmin is the transaction that wrote a row version:
--- a row this transaction already wrote holds its new UID.
-CREATE FUNCTION desk_issue() RETURNS trigger LANGUAGE plpgsql AS $$
+-- desk_owe marks the ticket of the changed row as owed a new UID, once
+-- per transaction: xmin is the transaction that wrote a row version, and a
+-- row this transaction already wrote is owed already, or holds the UID it
+-- settled for itself (which its later changes then share).
+CREATE FUNCTION desk_owe() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	t bigint;
-	u bigint;
 BEGIN
 	IF TG_TABLE_NAME = 'tickets' THEN
 		t := NEW.number;
@@ -52,30 +56,46 @@ BEGIN
 	ELSE
 		t := NEW.ticket;
 	END IF;
-	IF EXISTS (SELECT 1 FROM desk_uids WHERE ticket = t AND xmin = pg_current_xact_id()::xid) THEN
-		RETURN NULL;
-	END IF;
-	PERFORM FROM desk_uid_turn FOR UPDATE;
-	u := nextval('desk_uid_seq');
-	INSERT INTO desk_uids(uid, ticket) VALUES (u, t)
-		ON CONFLICT (ticket) DO UPDATE SET uid = excluded.uid;
+	INSERT INTO desk_uids(ticket, owed) VALUES (t, true)
+		ON CONFLICT (ticket) DO UPDATE SET owed = true
+		WHERE desk_uids.xmin <> pg_current_xact_id()::xid;
 	RETURN NULL;
 END;
 $$;
 
-CREATE CONSTRAINT TRIGGER desk_ticket_insert AFTER INSERT ON tickets
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION desk_issue();
-CREATE CONSTRAINT TRIGGER desk_ticket_update AFTER UPDATE ON tickets
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+-- desk_settle draws the UIDs owed (with mine_only, only when this
+-- transaction owes some: otherwise it takes no turn). Rows that another
+-- transaction is still changing are skipped: their settle follows that
+-- commit.
+CREATE FUNCTION desk_settle(mine_only boolean) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF mine_only THEN
+		IF NOT EXISTS (SELECT 1 FROM desk_uids WHERE owed AND xmin = pg_current_xact_id_if_assigned()::xid) THEN
+			RETURN;
+		END IF;
+	ELSIF NOT EXISTS (SELECT 1 FROM desk_uids WHERE owed) THEN
+		RETURN;
+	END IF;
+	PERFORM pg_advisory_xact_lock(x'7469636b'::int, 1);
+	UPDATE desk_uids d SET uid = nextval('desk_uid_seq'), owed = false
+		FROM (SELECT ticket FROM desk_uids WHERE owed ORDER BY ticket FOR UPDATE SKIP LOCKED) o
+		WHERE d.ticket = o.ticket;
+END;
+$$;
+
+CREATE TRIGGER desk_ticket_insert AFTER INSERT ON tickets
+	FOR EACH ROW EXECUTE FUNCTION desk_owe();
+CREATE TRIGGER desk_ticket_update AFTER UPDATE ON tickets
+	FOR EACH ROW
 	WHEN ((OLD.status, OLD.assignee, OLD.priority, OLD.subject, OLD.updated_at, OLD.mailbox, OLD.requester_name)
 	      IS DISTINCT FROM (NEW.status, NEW.assignee, NEW.priority, NEW.subject, NEW.updated_at, NEW.mailbox, NEW.requester_name))
-	EXECUTE FUNCTION desk_issue();
-CREATE CONSTRAINT TRIGGER desk_message_insert AFTER INSERT ON messages
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION desk_issue();
-CREATE CONSTRAINT TRIGGER desk_tag_insert AFTER INSERT ON tags
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION desk_issue();
-CREATE CONSTRAINT TRIGGER desk_tag_delete AFTER DELETE ON tags
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION desk_issue();
+	EXECUTE FUNCTION desk_owe();
+CREATE TRIGGER desk_message_insert AFTER INSERT ON messages
+	FOR EACH ROW EXECUTE FUNCTION desk_owe();
+CREATE TRIGGER desk_tag_insert AFTER INSERT ON tags
+	FOR EACH ROW EXECUTE FUNCTION desk_owe();
+CREATE TRIGGER desk_tag_delete AFTER DELETE ON tags
+	FOR EACH ROW EXECUTE FUNCTION desk_owe();
 
 -- \Seen, per agent and UID. A changed ticket has a new UID, so it is unseen
 -- again; marks on UIDs that are gone are pruned when an agent's marks change.
