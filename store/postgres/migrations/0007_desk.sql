@@ -19,11 +19,11 @@
 --    higher UIDs. (A transaction-scoped advisory lock, ticketd's class
 --    0x7469636b, key 1: waiting for it writes nothing, so a settle that
 --    finds nothing left to draw commits without a disk flush; a locked
---    row would cost one each.) Each Update runs it
---    right after its commit (Store.Update), so one settle serves all the
---    changes committed meanwhile, by any process; the background loop runs
---    it too, for a process that died between the two. A transaction that
---    reads its own new UIDs (a desk move) settles them itself (Tx.deskFlush).
+--    row would cost one each.) Each Update runs it right after its commit
+--    (Store.Update), so one settle serves all the changes committed
+--    meanwhile, by any process; the background loop runs it too, for a
+--    process that died between the two. A transaction that reads its own
+--    new UIDs (a desk move) settles them itself (Tx.deskFlush).
 --
 -- Until its settle, a changed ticket keeps its old UID; a new one has none
 -- and is not shown. The highest UID in use is the last one issued (a UID is
