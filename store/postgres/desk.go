@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,46 @@ func (t *Tx) deskFlush() error {
 // them owed for the next.
 func (s *Store) settleDesk(ctx context.Context) {
 	s.pool.Exec(ctx, `SELECT desk_settle(false)`)
+}
+
+// deskSettles runs one settle at a time in this process for all the
+// Updates that committed meanwhile, as a database flushes many commits at
+// once: a settle costs a commit of its own when it draws UIDs.
+type deskSettles struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	running bool
+	started uint64 // settles begun
+	done    uint64 // the last settle finished
+}
+
+// settleAfterCommit returns once a settle that began after the call has
+// finished, running it when none is under way (one that is may have read
+// before the caller's commit).
+func (s *Store) settleAfterCommit() {
+	st := &s.settles
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cond == nil {
+		st.cond = sync.NewCond(&st.mu)
+	}
+	want := st.started + 1
+	for st.done < want {
+		if st.running {
+			st.cond.Wait()
+			continue
+		}
+		st.running = true
+		st.started++
+		mine := st.started
+		st.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s.settleDesk(ctx)
+		cancel()
+		st.mu.Lock()
+		st.done, st.running = mine, false
+		st.cond.Broadcast()
+	}
 }
 
 // deskSettleInterval is how long desk UIDs left owed (by a process that

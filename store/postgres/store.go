@@ -62,6 +62,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	retries int
 
+	settles deskSettles
+
 	closeOnce sync.Once
 	stop      chan struct{}
 	loops     sync.WaitGroup
@@ -217,7 +219,7 @@ func (s *Store) Update(ctx context.Context, fn func(ticketd.Tx) error) error {
 		if err == nil {
 			// The desk UIDs this commit made owed, drawn before Update
 			// returns, so the caller (and the desk it notifies) sees them.
-			s.settleDesk(context.WithoutCancel(ctx))
+			s.settleAfterCommit()
 			break
 		}
 		if !retryable(err) || attempt >= s.retries || ctx.Err() != nil {
