@@ -11,11 +11,12 @@
 // sender that lost the 250 and retried on another process) waits, and is
 // then seen to be a duplicate. Outbox claims skip rows another process is
 // claiming (SKIP LOCKED). The agents' desk UIDs a commit's changes are
-// owed are drawn right after it, under one row lock, so that they become
-// visible in the order they were issued (migration 0007). A transaction that
-// deadlocks (or fails to serialize) runs again from the start, as the
-// ticketd.Store contract allows. (SERIALIZABLE was tried first: its predicate locks made
-// concurrent new tickets abort each other so often that ingest at 16
+// owed are drawn right after it, under one advisory lock, so that they
+// become visible in the order they were issued (migration 0007). A
+// transaction that deadlocks (or fails to serialize) runs again from the
+// start, as the ticketd.Store contract allows. (SERIALIZABLE was tried
+// first: its predicate locks made concurrent new tickets abort each other
+// so often that ingest at 16
 // connections failed; REPEATABLE READ next: its snapshot, taken before a
 // lock wait, hid the commit that was waited for.) Update returns only
 // after the commit, which PostgreSQL (synchronous_commit on, the default)
