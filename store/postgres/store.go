@@ -16,12 +16,12 @@
 // transaction that deadlocks (or fails to serialize) runs again from the
 // start, as the ticketd.Store contract allows. (SERIALIZABLE was tried
 // first: its predicate locks made concurrent new tickets abort each other
-// so often that ingest at 16
-// connections failed; REPEATABLE READ next: its snapshot, taken before a
-// lock wait, hid the commit that was waited for.) Update returns only
-// after the commit, which PostgreSQL (synchronous_commit on, the default)
-// makes durable before it answers; concurrent commits are flushed together
-// by the server, so there is no group commit of our own.
+// so often that ingest at 16 connections failed; REPEATABLE READ next: its
+// snapshot, taken before a lock wait, hid the commit that was waited for.)
+// Update returns only after the commit, which PostgreSQL
+// (synchronous_commit on, the default) makes durable before it answers;
+// concurrent commits are flushed together by the server, so there is no
+// group commit of our own.
 package postgres
 
 import (
