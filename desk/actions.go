@@ -118,16 +118,24 @@ func (s *Server) perform(agent string, f *folder, entries []ticketd.DeskEntry, s
 					queued = true
 				}
 			}
-			cur, err := d.DeskEntry(tk.Number)
+		}
+		// The new UIDs are read once every ticket is changed: on an engine
+		// where one transaction at a time issues UIDs (PostgreSQL), reading
+		// them takes that turn until the commit, and no ticket lock should
+		// be waited for while holding it.
+		var keepSeen []uint32
+		for _, e := range entries {
+			cur, err := d.DeskEntry(e.Ticket)
 			if err != nil {
 				return err
 			}
 			if seenBefore[e.UID] && cur.UID != e.UID {
-				if err := d.SetDeskSeen(agent, []uint32{cur.UID}, true); err != nil {
-					return err
-				}
+				keepSeen = append(keepSeen, cur.UID)
 			}
 			out = append(out, cur.UID)
+		}
+		if len(keepSeen) > 0 {
+			return d.SetDeskSeen(agent, keepSeen, true)
 		}
 		return nil
 	})

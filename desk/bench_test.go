@@ -18,6 +18,8 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/desk"
+	"github.com/ticketd/ticketd/store/postgres"
+	"github.com/ticketd/ticketd/store/postgres/pgtest"
 	"github.com/ticketd/ticketd/store/sqlite"
 	"github.com/ticketd/ticketd/store/storetest"
 )
@@ -25,14 +27,31 @@ import (
 // BenchmarkFirstSync is what a mail client does when an agent opens the
 // desk: SELECT INBOX and FETCH flags, size and envelope of every message,
 // on a desk of 500 waiting tickets with three messages each. "cold" renders
-// every message (a new server); "warm" finds them rendered.
+// every message (a new server); "warm" finds them rendered. It runs on
+// SQLite and on PostgreSQL (a private server on this machine) side by side.
+//
+//	go test -run '^$' -bench FirstSync ./desk/
 func BenchmarkFirstSync(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		benchFirstSync(b, func(dir string) (ticketd.Store, error) {
+			return sqlite.Open(filepath.Join(dir, "t.db"), sqlite.Options{})
+		})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		dsn := pgtest.Shared(b).NewDB(b)
+		benchFirstSync(b, func(string) (ticketd.Store, error) {
+			return postgres.Open(context.Background(), dsn, postgres.Options{})
+		})
+	})
+}
+
+func benchFirstSync(b *testing.B, open func(dir string) (ticketd.Store, error)) {
 	dir := b.TempDir()
 	cfg, err := config.Parse([]byte(daemontest.BaseConfig(dir)), "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := sqlite.Open(filepath.Join(dir, "t.db"), sqlite.Options{})
+	st, err := open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -18,7 +17,7 @@ import (
 	"github.com/ticketd/ticketd/config"
 	"github.com/ticketd/ticketd/daemon/daemontest"
 	"github.com/ticketd/ticketd/desk"
-	"github.com/ticketd/ticketd/store/sqlite"
+	"github.com/ticketd/ticketd/store"
 	"github.com/ticketd/ticketd/store/storetest"
 )
 
@@ -104,10 +103,10 @@ func TestUIDsStableAcrossRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "t.db")
+	daemontest.UseEngine(t, cfg)
 	clock := daemontest.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	start := func(cfg *config.Config) (ticketd.Store, string, func()) {
-		st, err := sqlite.Open(path, sqlite.Options{})
+		st, err := store.OpenConfig(context.Background(), cfg, store.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,6 +168,7 @@ func TestUIDsStableAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg2.Mailboxes[1].Agents = []string{ana, luis}
+	cfg2.Store = cfg.Store
 	_, addr, stop = start(cfg2)
 	defer stop()
 	if v3, _ := look(addr); v3 == v1 {

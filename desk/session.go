@@ -98,12 +98,29 @@ func (s *session) Login(username, password string) error {
 	// they change, tickets may appear under UIDs her client has passed.
 	scope := strings.Join(served(cfg, email), ",")
 	if acct.Scope != scope || acct.UIDValidity == 0 {
-		next := uint32(s.srv.opt.Now().Unix())
-		if next <= acct.UIDValidity {
-			next = acct.UIDValidity + 1
-		}
-		acct.UIDValidity, acct.Scope = next, scope
-		if err := s.srv.update(func(_ ticketd.Tx, d ticketd.DeskTx) error { return d.SaveDeskAgent(acct) }); err != nil {
+		// Decided again on the account as it is now, in the transaction
+		// that writes it (locked there on PostgreSQL): another session or
+		// process may have changed it since, or a new password been set,
+		// which a write of the copy read above would undo.
+		err := s.srv.update(func(_ ticketd.Tx, d ticketd.DeskTx) error {
+			cur, err := d.DeskAgent(email)
+			if err != nil {
+				return err
+			}
+			if cur.Scope != scope || cur.UIDValidity == 0 {
+				next := uint32(s.srv.opt.Now().Unix())
+				if next <= cur.UIDValidity {
+					next = cur.UIDValidity + 1
+				}
+				cur.UIDValidity, cur.Scope = next, scope
+				if err := d.SaveDeskAgent(cur); err != nil {
+					return err
+				}
+			}
+			acct = cur
+			return nil
+		})
+		if err != nil {
 			s.srv.opt.Log.Error("desk: login", "from", email, "err", err)
 			return no(imap.ResponseCodeUnavailable, "Try again later")
 		}

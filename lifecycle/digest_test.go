@@ -38,7 +38,6 @@ func TestDigestDay(t *testing.T) {
 // zone) listing the tickets waiting for her, oldest first, each with her
 // own reply address; none when nothing waits; never twice.
 func TestDailyDigest(t *testing.T) {
-	daemontest.RequireDesk(t)
 	w := newWorld(t, digestConfig(t))
 	n1 := w.open(carla, "No puedo entrar")
 	w.at(0, 2)
@@ -130,7 +129,6 @@ func (w *world) ticketCount() int {
 // An agent who writes #lista (or #list) to the support address gets her
 // list at once; no ticket is opened and nobody is acknowledged.
 func TestListCommand(t *testing.T) {
-	daemontest.RequireDesk(t)
 	w := newWorld(t, "")
 	list := func(from, word string) {
 		t.Helper()

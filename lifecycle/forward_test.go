@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ticketd/ticketd/daemon/daemontest"
-
 	"github.com/ticketd/ticketd"
 )
 
@@ -85,7 +83,6 @@ func TestAgentMailToSupportAddressIsAnswered(t *testing.T) {
 // A rule that bounces an agent's mail back to the support address makes no
 // loop: she gets at most autoreply_limit_per_hour answers in an hour.
 func TestAgentHelpIsLimited(t *testing.T) {
-	daemontest.RequireDesk(t)
 	w := newWorld(t, "")
 	for range 7 {
 		w.MustSend(ana, []string{"soporte@example.com"}, rawMail([]string{

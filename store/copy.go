@@ -64,6 +64,57 @@ var copied = []table{
 	{"outbox", cols("id:i ticket:i kind:t rcpt:t message_ref:i message_id:t params:t state:t created_at:T next_at:T attempts:i last_error:t sent_at:T claimed_by:t"), "id", "id"},
 	{"tags", cols("ticket:i tag:t"), "ticket, tag", ""},
 	{"imap_state", cols("addr:t username:t folder:t uid_validity:i last_uid:i backlog_top:i updated_at:T"), "addr, username, folder", ""},
+	{"desk_uids", cols("uid:i ticket:i"), "uid", ""},
+	{"desk_seen", cols("agent:t uid:i"), "agent, uid", ""},
+	{"desk_agents", cols("email:t password_hash:t password_at:T uid_validity:i scope:t"), "email", ""},
+	{"desk_digests", cols("agent:t day:t at:T"), "agent, day", ""},
+}
+
+// deskTriggers issue desk UIDs on PostgreSQL (its migration 0007). They
+// are off while the copy writes, so that the tickets keep the UIDs they
+// have (desk_uids is copied as it is), and mail clients their caches.
+var deskTriggers = [][2]string{
+	{"tickets", "desk_ticket_insert"}, {"tickets", "desk_ticket_update"},
+	{"messages", "desk_message_insert"}, {"tags", "desk_tag_insert"}, {"tags", "desk_tag_delete"},
+}
+
+// setDeskTriggers turns the desk's triggers off (or on again).
+func setDeskTriggers(ctx context.Context, tx pgx.Tx, on bool) error {
+	verb := "DISABLE"
+	if on {
+		verb = "ENABLE"
+	}
+	for _, tt := range deskTriggers {
+		if _, err := tx.Exec(ctx, `ALTER TABLE `+tt[0]+` `+verb+` TRIGGER `+tt[1]); err != nil {
+			return fmt.Errorf("desk trigger %s: %w", tt[1], err)
+		}
+	}
+	return nil
+}
+
+// copyDeskCounter moves the target's desk UID sequence to the source's
+// last UID issued, so that the next one is above every UID a mail client
+// has seen, and checks that it is the highest copied.
+func copyDeskCounter(ctx context.Context, stx *sql.Tx, tx pgx.Tx) (CopyResult, error) {
+	var seq int64
+	err := stx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'desk_uids'), 0)`).Scan(&seq)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	var top int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(uid), 0) FROM desk_uids`).Scan(&top); err != nil {
+		return CopyResult{}, err
+	}
+	if top != seq {
+		return CopyResult{}, fmt.Errorf("the highest UID copied is %d, the last issued %d", top, seq)
+	}
+	if _, err := tx.Exec(ctx, `SELECT setval('desk_uid_seq', GREATEST($1::bigint, 1), $1::bigint > 0)`, seq); err != nil {
+		return CopyResult{}, err
+	}
+	h := newRowHash()
+	h.begin()
+	h.add(column{"last_uid", kInt}, seq)
+	return CopyResult{Table: "desk last uid", Rows: 1, SHA256: h.sum()}, nil
 }
 
 // CopyResult is what Copy found and wrote, per table.
@@ -122,6 +173,12 @@ func Copy(ctx context.Context, dataDir, dsn string, progress io.Writer) ([]CopyR
 		if _, err := tx.Exec(ctx, `LOCK TABLE raw_messages, tickets, messages, attachments, events, outbox, tags, imap_state, secrets IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `LOCK TABLE desk_uids, desk_seen, desk_agents, desk_digests IN EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		if err := setDeskTriggers(ctx, tx, false); err != nil {
+			return err
+		}
 		for _, t := range append(copied, table{name: "secrets"}) {
 			var n int64
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+t.name).Scan(&n); err != nil {
@@ -152,6 +209,17 @@ func Copy(ctx context.Context, dataDir, dsn string, progress io.Writer) ([]CopyR
 				fmt.Fprintf(progress, "%-13s %8d rows  sha256 %s  verified\n", t.name, res.Rows, res.SHA256)
 			}
 			out = append(out, res)
+		}
+		desk, err := copyDeskCounter(ctx, stx, tx)
+		if err != nil {
+			return fmt.Errorf("desk last uid: %w", err)
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "%-13s %8d rows  sha256 %s  verified\n", desk.Table, desk.Rows, desk.SHA256)
+		}
+		out = append(out, desk)
+		if err := setDeskTriggers(ctx, tx, true); err != nil {
+			return err
 		}
 		if len(key) > 0 {
 			if _, err := tx.Exec(ctx, `INSERT INTO secrets(name, value) VALUES ('reply_key', $1)`, key); err != nil {
@@ -341,7 +409,7 @@ func hashTarget(ctx context.Context, tx pgx.Tx, t table) (CopyResult, error) {
 	for i, c := range t.cols {
 		names[i] = c.name
 	}
-	rows, err := tx.Query(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+t.name+` ORDER BY `+t.order)
+	rows, err := tx.Query(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+t.name+` ORDER BY `+pgOrder(t))
 	if err != nil {
 		return CopyResult{}, err
 	}
@@ -370,6 +438,24 @@ func hashTarget(ctx context.Context, tx pgx.Tx, t table) (CopyResult, error) {
 		return CopyResult{}, err
 	}
 	return CopyResult{Table: t.name, Rows: n, SHA256: h.sum()}, nil
+}
+
+// pgOrder is t.order for PostgreSQL: text keys in byte order (collation
+// "C"), as SQLite's BINARY sorts them, whatever the database's collation.
+func pgOrder(t table) string {
+	kinds := map[string]int{}
+	for _, c := range t.cols {
+		kinds[c.name] = c.kind
+	}
+	var out []string
+	for _, k := range strings.Split(t.order, ",") {
+		k = strings.TrimSpace(k)
+		if kinds[k] == kText {
+			k += ` COLLATE "C"`
+		}
+		out = append(out, k)
+	}
+	return strings.Join(out, ", ")
 }
 
 // rowHash hashes rows in one canonical encoding whichever engine they were

@@ -22,10 +22,6 @@ var leftOut = map[string]string{
 	"message_fts_segdir":   "search index (FTS4 shadow table): rebuilt on the target",
 	"message_fts_docsize":  "search index (FTS4 shadow table): rebuilt on the target",
 	"message_fts_stat":     "search index (FTS4 shadow table): rebuilt on the target",
-	"desk_uids":            "desk tables: added by the desk-on-PostgreSQL work",
-	"desk_seen":            "desk tables: added by the desk-on-PostgreSQL work",
-	"desk_agents":          "desk tables: added by the desk-on-PostgreSQL work",
-	"desk_digests":         "desk tables: added by the desk-on-PostgreSQL work",
 }
 
 // The copy carries every table and every column of a freshly migrated

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -12,11 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketd/ticketd"
@@ -95,13 +99,77 @@ func startServe(t *testing.T, cfg string) (addr string, stop func()) {
 	return servingAddr(t, "serve", logs, done), stop
 }
 
+// withDesk adds [agent_imap] on a free port to a config, and returns the
+// desk's address.
+func withDesk(t *testing.T, text string) (string, string) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	return text + fmt.Sprintf("\n[agent_imap]\nlisten = %q\n", addr), addr
+}
+
+// deskInbox is what an agent's mail client knows of a desk folder.
+type deskInbox struct {
+	validity uint32
+	next     imap.UID
+	uids     []imap.UID
+	seen     map[imap.UID]bool
+}
+
+// lookAtDesk logs in to the desk at addr as ana, selects folder and reads
+// its UIDs and \Seen flags; with markSeen it marks every message seen.
+func lookAtDesk(t *testing.T, addr, folder string, markSeen bool) deskInbox {
+	t.Helper()
+	waitFor(t, "the desk's listener", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("ana@example.com", "s3cret ana").Wait(); err != nil {
+		t.Fatalf("desk login with the password set before: %v", err)
+	}
+	sel, err := c.Select(folder, nil).Wait()
+	if err != nil {
+		t.Fatalf("select %s: %v", folder, err)
+	}
+	in := deskInbox{validity: sel.UIDValidity, next: sel.UIDNext, seen: map[imap.UID]bool{}}
+	if sel.NumMessages > 0 {
+		if markSeen {
+			if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}, Silent: true}, nil).Close(); err != nil {
+				t.Fatalf("store \\Seen: %v", err)
+			}
+		}
+		msgs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+		if err != nil {
+			t.Fatalf("fetch: %v", err)
+		}
+		for _, m := range msgs {
+			in.uids = append(in.uids, m.UID)
+			in.seen[m.UID] = slices.Contains(m.Flags, imap.FlagSeen)
+		}
+	}
+	c.Logout().Wait()
+	return in
+}
+
 // A SQLite installation is copied into PostgreSQL, verified table by
 // table; a second copy is refused; and a daemon on the copy, with a data
-// directory of its own, accepts the reply addresses issued before.
+// directory of its own, accepts the reply addresses issued before, and
+// its desk the agent's password, with the same UIDVALIDITY, UIDs and read
+// marks, so her mail client's cache stays good.
 func TestStoreCopy(t *testing.T) {
 	dsn := pgtest.Shared(t).NewDB(t)
 	dir := t.TempDir()
-	_, sqliteCfg := writeConfig(t, daemontest.BaseConfig(dir))
+	sqliteText, sqliteDesk := withDesk(t, daemontest.BaseConfig(dir))
+	_, sqliteCfg := writeConfig(t, sqliteText)
+	if r := runBin(t, "s3cret ana\n", nil, "agents", "set-password", "ana@example.com", "-config", sqliteCfg); r.code != 0 {
+		t.Fatalf("set-password: exit %d %s", r.code, r.stderr)
+	}
 	addr, stop := startServe(t, sqliteCfg)
 	if err := daemontest.SendSMTP(addr, "carla@cliente.example", []string{"soporte@example.com"},
 		"From: Carla Ruiz <carla@cliente.example>\r\nTo: soporte@example.com\r\nSubject: Factura duplicada\r\nMessage-ID: <f1@cliente.example>\r\n"+
@@ -111,6 +179,11 @@ func TestStoreCopy(t *testing.T) {
 	}
 	outbox := filepath.Join(dir, "outbox")
 	waitFor(t, "the notifications", func() bool { e, _ := os.ReadDir(outbox); return len(e) >= 3 })
+	lookAtDesk(t, sqliteDesk, "INBOX", true)
+	deskBefore := lookAtDesk(t, sqliteDesk, "INBOX", false)
+	if len(deskBefore.uids) != 1 || !deskBefore.seen[deskBefore.uids[0]] {
+		t.Fatalf("the SQLite desk's INBOX: %+v, want the ticket, read", deskBefore)
+	}
 	stop()
 	before := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", sqliteCfg)
 	// The notification to an agent carries a reply address signed with the
@@ -135,7 +208,8 @@ func TestStoreCopy(t *testing.T) {
 	}
 	t.Logf("store copy:\n%s", r.stdout)
 	for _, want := range []string{"raw_messages         1 rows", "tickets              1 rows", "messages             1 rows", "attachments          1 rows",
-		"events ", "outbox               3 rows", "reply key            1 rows", "verified", "search index: 1 messages"} {
+		"events ", "outbox               3 rows", "reply key            1 rows", "verified", "search index: 1 messages",
+		"desk_uids            1 rows", "desk_seen            1 rows", "desk_agents          1 rows", "desk last uid        1 rows"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("store copy output lacks %q:\n%s", want, r.stdout)
 		}
@@ -150,7 +224,7 @@ func TestStoreCopy(t *testing.T) {
 
 	// Switch [store] to the copy, with a new data_dir: nothing is read from the old one.
 	pgDir := t.TempDir()
-	pgText := daemontest.BaseConfig(pgDir) + fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn)
+	pgText, pgDesk := withDesk(t, daemontest.BaseConfig(pgDir)+fmt.Sprintf("\n[store]\ndriver = \"postgres\"\ndsn = %q\n", dsn))
 	_, pgCfg := writeConfig(t, pgText)
 	after := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg)
 	if after.code != 0 || after.stdout != before.stdout {
@@ -160,6 +234,10 @@ func TestStoreCopy(t *testing.T) {
 		t.Errorf("search on the copy: exit %d\n%s%s", s.code, s.stdout, s.stderr)
 	}
 	pgAddr, _ := startServe(t, pgCfg)
+	if got := lookAtDesk(t, pgDesk, "INBOX", false); got.validity != deskBefore.validity || got.next != deskBefore.next ||
+		!slices.Equal(got.uids, deskBefore.uids) || !got.seen[got.uids[0]] {
+		t.Fatalf("the desk on the copy: %+v; want it as on SQLite: %+v", got, deskBefore)
+	}
 	if err := daemontest.SendSMTP(pgAddr, "ana@example.com", []string{to},
 		"From: Ana Pérez <ana@example.com>\r\nTo: "+to+"\r\nSubject: Re: Factura duplicada\r\n\r\nYa le hemos devuelto el importe.\r\n"); err != nil {
 		t.Fatal(err)
@@ -168,6 +246,12 @@ func TestStoreCopy(t *testing.T) {
 		out := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", pgCfg).stdout
 		return strings.Contains(out, `"status": "pendiente"`) && strings.Contains(out, `"assignee": "ana@example.com"`)
 	})
+	// The changed ticket comes back under a UID above every one issued
+	// before the copy, unread.
+	if got := lookAtDesk(t, pgDesk, "Pendiente", false); got.validity != deskBefore.validity || len(got.uids) != 1 ||
+		got.uids[0] < deskBefore.next || got.seen[got.uids[0]] {
+		t.Fatalf("the changed ticket on the copy's desk: %+v; want one unread message at UID %d or above", got, deskBefore.next)
+	}
 }
 
 // A database that cannot be reached is a temporary failure everywhere:

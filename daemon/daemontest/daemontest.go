@@ -376,16 +376,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// RequireDesk skips a test of what needs the store's ticketd.DeskTx (the
-// desk, the digest, #lista, the limit on help answers) on an engine that
-// does not implement it.
-func RequireDesk(t testing.TB) {
-	t.Helper()
-	if Engine() == config.DriverPostgres {
-		t.Skip("the PostgreSQL engine does not implement ticketd.DeskTx yet (desk, digest, #lista, help limit)")
-	}
-}
-
 // RotateKey makes a new reply key for e's installation at e's clock, as
 // `ticketd keys rotate` does: in data_dir on SQLite, in the database on
 // PostgreSQL (where every process on it reads the keys).

@@ -10,15 +10,18 @@
 // mail delivered again while its first delivery is still committing (a
 // sender that lost the 250 and retried on another process) waits, and is
 // then seen to be a duplicate. Outbox claims skip rows another process is
-// claiming (SKIP LOCKED). A transaction that deadlocks (or fails to
-// serialize) runs again from the start, as the ticketd.Store contract
-// allows. (SERIALIZABLE was tried first: its predicate locks made
-// concurrent new tickets abort each other so often that ingest at 16
-// connections failed; REPEATABLE READ next: its snapshot, taken before a
-// lock wait, hid the commit that was waited for.) Update returns only
-// after the commit, which PostgreSQL (synchronous_commit on, the default)
-// makes durable before it answers; concurrent commits are flushed together
-// by the server, so there is no group commit of our own.
+// claiming (SKIP LOCKED). The agents' desk UIDs a commit's changes are
+// owed are drawn right after it, under one advisory lock, so that they
+// become visible in the order they were issued (migration 0007). A
+// transaction that deadlocks (or fails to serialize) runs again from the
+// start, as the ticketd.Store contract allows. (SERIALIZABLE was tried
+// first: its predicate locks made concurrent new tickets abort each other
+// so often that ingest at 16 connections failed; REPEATABLE READ next: its
+// snapshot, taken before a lock wait, hid the commit that was waited for.)
+// Update returns only after the commit, which PostgreSQL
+// (synchronous_commit on, the default) makes durable before it answers;
+// concurrent commits are flushed together by the server, so there is no
+// group commit of our own.
 package postgres
 
 import (
@@ -60,6 +63,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	retries int
 
+	settles deskSettles
+
 	closeOnce sync.Once
 	stop      chan struct{}
 	loops     sync.WaitGroup
@@ -97,8 +102,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.loops.Add(1)
+	s.loops.Add(2)
 	go s.every(searchIndexInterval, s.indexIfPending)
+	go s.every(deskSettleInterval, s.settleDeskInBackground)
 	return s, nil
 }
 
@@ -211,7 +217,13 @@ func (s *Store) Update(ctx context.Context, fn func(ticketd.Tx) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn, true)
-		if err == nil || !retryable(err) || attempt >= s.retries || ctx.Err() != nil {
+		if err == nil {
+			// The desk UIDs this commit made owed, drawn before Update
+			// returns, so the caller (and the desk it notifies) sees them.
+			s.settleAfterCommit()
+			break
+		}
+		if !retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			break
 		}
 		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))

@@ -10,8 +10,17 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	srv := pgtest.Start(t)
-	storetest.Run(t, func(t *testing.T) (ticketd.Store, func() ticketd.Store) {
+	storetest.Run(t, opener(pgtest.Start(t)))
+}
+
+func TestDeskContract(t *testing.T) {
+	storetest.RunDesk(t, opener(pgtest.Start(t)))
+}
+
+// opener gives each test a fresh database of srv, and reopens it as a
+// restarted process would.
+func opener(srv *pgtest.Server) storetest.Opener {
+	return func(t *testing.T) (ticketd.Store, func() ticketd.Store) {
 		dsn := srv.NewDB(t)
 		s, err := Open(context.Background(), dsn, Options{})
 		if err != nil {
@@ -28,5 +37,5 @@ func TestContract(t *testing.T) {
 			cur = s2
 			return s2
 		}
-	})
+	}
 }
