@@ -575,11 +575,13 @@ func (g *gen) fillPostgres(b testing.TB, dsn string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("postgres: rows copied in %v", time.Since(t0).Round(time.Second))
+	t0 = time.Now()
 	cols := strings.Join(messageCols, ", ")
 	exec(c, `INSERT INTO messages (`+cols+`, search) SELECT `+cols+`,
 		setweight(to_tsvector('ticketd_search', subject), 'A') || to_tsvector('ticketd_search', new_text) FROM messages_load`,
 		`DROP TABLE messages_load`)
-	b.Logf("postgres: rows copied in %v", time.Since(t0).Round(time.Second))
+	b.Logf("postgres: messages moved in with their search vectors in %v", time.Since(t0).Round(time.Second))
 	t0 = time.Now()
 	exec(c, `SET maintenance_work_mem = '512MB'`)
 	exec(c, indexes...)
