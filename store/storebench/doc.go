@@ -12,9 +12,9 @@
 //
 // The default is 20,000 tickets (60,000 messages), small enough for a
 // shared 2-core machine; the figure is 1,000,000 tickets and
-// 3,000,000 messages, about five minutes of generation on SQLite and ten
-// on PostgreSQL there. TICKETD_BENCH_CACHE keeps the generated databases
-// in a folder (about 9 GB for SQLite and 14 GB for PostgreSQL at that
+// 3,000,000 messages, about five minutes of generation on SQLite and a
+// quarter of an hour on PostgreSQL there. TICKETD_BENCH_CACHE keeps the generated databases
+// in a folder (about 9 GB for SQLite and 13 GB for PostgreSQL at that
 // size), so that a repeated run copies them instead of generating again;
 // remove the folder when done.
 package storebench
