@@ -59,6 +59,11 @@ type Options struct {
 	Durable bool
 	// Settings are extra "-c name=value" server settings.
 	Settings map[string]string
+	// Dir, when set, holds the cluster instead of a temporary directory,
+	// and is kept after the test: a cluster already there is started
+	// again instead of created, with the databases it holds (benchmarks
+	// that keep a generated database between runs).
+	Dir string
 }
 
 // BinDir finds the directory holding initdb and postgres. Outside CI a
@@ -116,7 +121,13 @@ func Start(t testing.TB) *Server {
 // StartWith is Start with options.
 func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s, err := create(BinDir(t), t.TempDir(), opts)
+	dir := opts.Dir
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	s, err := create(BinDir(t), dir, opts)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -165,7 +176,8 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// create runs initdb in dir and starts the server.
+// create runs initdb in dir, unless it holds a cluster already, and
+// starts the server.
 func create(bin, dir string, opts Options) (*Server, error) {
 	s := &Server{bin: bin, Dir: dir, opts: opts}
 	s.data = filepath.Join(s.Dir, "data")
@@ -174,6 +186,12 @@ func create(bin, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cred = cred
+	if _, err := os.Stat(filepath.Join(s.data, "PG_VERSION")); err == nil {
+		if err := s.pickAddr(); err != nil {
+			return nil, err
+		}
+		return s, s.start()
+	}
 	pw := filepath.Join(s.Dir, "pwfile")
 	if err := os.WriteFile(pw, []byte(Password+"\n"), 0o644); err != nil {
 		return nil, err
@@ -185,13 +203,20 @@ func create(bin, dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := s.pickAddr(); err != nil {
 		return nil, err
 	}
-	s.Addr = l.Addr().String()
-	l.Close()
 	return s, s.start()
+}
+
+// pickAddr chooses a free loopback port for the server.
+func (s *Server) pickAddr() error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	s.Addr = l.Addr().String()
+	return l.Close()
 }
 
 // prepareOwner returns the credentials the server runs with (nil: ours)
