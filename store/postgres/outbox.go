@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,20 +63,28 @@ func scanOut(row scanner) (*ticketd.Outgoing, error) {
 
 // DueOutgoing lists queued rows due at or before now, oldest first.
 func (t *Tx) DueOutgoing(now time.Time, limit int) ([]*ticketd.Outgoing, error) {
-	rows, err := t.query(`SELECT `+outCols+` FROM outbox WHERE state = 'queued' AND next_at <= $1 ORDER BY next_at, id LIMIT $2`, ts(now), limit)
+	return t.outRows("outbox", `SELECT `+outCols+` FROM outbox WHERE state = 'queued' AND next_at <= $1 ORDER BY next_at, id LIMIT $2`, ts(now), limit)
+}
+
+// outRows runs q, which yields outCols, and reads every row it yields.
+func (t *Tx) outRows(what, q string, args ...any) ([]*ticketd.Outgoing, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
-		return nil, wrapErr("outbox", err)
+		return nil, wrapErr(what, err)
 	}
 	defer rows.Close()
 	var out []*ticketd.Outgoing
 	for rows.Next() {
 		o, err := scanOut(rows)
 		if err != nil {
-			return nil, wrapErr("outbox", err)
+			return nil, wrapErr(what, err)
 		}
 		out = append(out, o)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(what, err)
+	}
+	return out, nil
 }
 
 // NextOutgoingAt returns when the earliest queued row is due (zero if none).
@@ -135,26 +144,11 @@ func (t *Tx) ClaimAs(id int64, owner string, now, until time.Time) (bool, error)
 // another transaction holds are skipped (SKIP LOCKED), so processes
 // claiming at once take different rows instead of waiting on each other.
 func (t *Tx) ClaimDue(owner string, now, until time.Time, limit int) ([]*ticketd.Outgoing, error) {
-	rows, err := t.query(`UPDATE outbox SET next_at = $1, claimed_by = $2 WHERE id IN (
+	out, err := t.outRows("claim due", `UPDATE outbox SET next_at = $1, claimed_by = $2 WHERE id IN (
 		SELECT id FROM outbox WHERE state = 'queued' AND next_at <= $3 ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
 		RETURNING `+outCols, ts(until), owner, ts(now), limit)
-	if err != nil {
-		return nil, wrapErr("claim due", err)
-	}
-	defer rows.Close()
-	var out []*ticketd.Outgoing
-	for rows.Next() {
-		o, err := scanOut(rows)
-		if err != nil {
-			return nil, wrapErr("claim due", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr("claim due", err)
-	}
-	slices.SortFunc(out, func(a, b *ticketd.Outgoing) int { return int(a.ID - b.ID) })
-	return out, nil
+	slices.SortFunc(out, func(a, b *ticketd.Outgoing) int { return cmp.Compare(a.ID, b.ID) })
+	return out, err
 }
 
 // RenewClaim extends owner's lease on a row it still holds.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -51,24 +52,9 @@ func (t *Tx) ReleaseClaim(id int64) error {
 
 // ClaimDue claims up to limit due rows for owner in one statement.
 func (t *Tx) ClaimDue(owner string, now, until time.Time, limit int) ([]*ticketd.Outgoing, error) {
-	rows, err := t.query(`UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id IN (
+	out, err := t.outRows("claim due", `UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id IN (
 		SELECT id FROM outbox WHERE state = 'queued' AND next_at <= ? ORDER BY next_at, id LIMIT ?)
 		RETURNING `+outCols, ms(until), owner, ms(now), limit)
-	if err != nil {
-		return nil, wrapErr("claim due", err)
-	}
-	defer rows.Close()
-	var out []*ticketd.Outgoing
-	for rows.Next() {
-		o, err := scanOut(rows)
-		if err != nil {
-			return nil, wrapErr("claim due", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr("claim due", err)
-	}
-	slices.SortFunc(out, func(a, b *ticketd.Outgoing) int { return int(a.ID - b.ID) })
-	return out, nil
+	slices.SortFunc(out, func(a, b *ticketd.Outgoing) int { return cmp.Compare(a.ID, b.ID) })
+	return out, err
 }

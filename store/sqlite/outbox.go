@@ -85,20 +85,28 @@ func (t *Tx) NextOutgoingAt() (time.Time, error) {
 }
 
 func (t *Tx) outgoing(where string, args ...any) ([]*ticketd.Outgoing, error) {
-	rows, err := t.query(`SELECT `+outCols+` FROM outbox WHERE `+where, args...)
+	return t.outRows("outbox", `SELECT `+outCols+` FROM outbox WHERE `+where, args...)
+}
+
+// outRows runs q, which yields outCols, and reads every row it yields.
+func (t *Tx) outRows(what, q string, args ...any) ([]*ticketd.Outgoing, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
-		return nil, wrapErr("outbox", err)
+		return nil, wrapErr(what, err)
 	}
 	defer rows.Close()
 	var out []*ticketd.Outgoing
 	for rows.Next() {
 		o, err := scanOut(rows)
 		if err != nil {
-			return nil, wrapErr("outbox", err)
+			return nil, wrapErr(what, err)
 		}
 		out = append(out, o)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(what, err)
+	}
+	return out, nil
 }
 
 // MarkSent records a delivery; it only moves a row that is still queued.
