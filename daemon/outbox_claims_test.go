@@ -87,9 +87,11 @@ func dueIDs(t *testing.T, d *daemon.Daemon, now time.Time) []int64 {
 	return ids
 }
 
-// A process killed while sending left its claims behind; when it starts
-// again it takes them back at once instead of waiting for the lease.
-func TestRestartTakesBackItsOwnClaimsAtOnce(t *testing.T) {
+// startWithNewTicket starts a daemon that sends through a recorder, and
+// gives it a customer's first mail: three rows queued, the acknowledgement
+// and two notifications.
+func startWithNewTicket(t *testing.T) (*config.Config, *daemontest.Clock, *recorder, *daemon.Daemon, []int64) {
+	t.Helper()
 	cfg := loadConfig(t)
 	clock := daemontest.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	tr := newRecorder()
@@ -100,8 +102,15 @@ func TestRestartTakesBackItsOwnClaimsAtOnce(t *testing.T) {
 	}
 	ids := dueIDs(t, d, clock.Now())
 	if len(ids) != 3 {
-		t.Fatalf("%d rows queued", len(ids))
+		t.Fatalf("%d rows queued, want the acknowledgement and two notifications", len(ids))
 	}
+	return cfg, clock, tr, d, ids
+}
+
+// A process killed while sending left its claims behind; when it starts
+// again it takes them back at once instead of waiting for the lease.
+func TestRestartTakesBackItsOwnClaimsAtOnce(t *testing.T) {
+	cfg, clock, tr, d, ids := startWithNewTicket(t)
 	// As if the process died right after claiming the first row.
 	d.Store.Update(context.Background(), func(tx ticketd.Tx) error {
 		_, err := tx.ClaimAs(ids[0], daemon.ServeOwner(), clock.Now(), clock.Now().Add(mailer.Lease))
@@ -191,18 +200,7 @@ func TestClaimsAreShortLeasesRenewedWhileSending(t *testing.T) {
 // recorded as sent, so the next life of the process does not send it
 // again; the rows not yet attempted go out then, once each.
 func TestMailSentDuringShutdownIsNotSentAgain(t *testing.T) {
-	cfg := loadConfig(t)
-	clock := daemontest.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
-	tr := newRecorder()
-	d := startOn(t, cfg, clock, tr)
-	if err := daemontest.SendSMTP(d.SMTPAddr.String(), "carla@cliente.example", []string{"soporte@example.com"},
-		"From: carla@cliente.example\r\nSubject: Hola\r\n\r\nhola\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	ids := dueIDs(t, d, clock.Now())
-	if len(ids) != 3 {
-		t.Fatalf("%d rows queued, want the acknowledgement and two notifications", len(ids))
-	}
+	cfg, clock, tr, d, ids := startWithNewTicket(t)
 	tr.mu.Lock()
 	tr.hold = ids[0]
 	tr.mu.Unlock()
