@@ -209,6 +209,10 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 // deliveries gather before it commits their claims or outcomes.
 const outboxLinger = 5 * time.Millisecond
 
+// outboxYield is the longest a sender waits for intake to pause before it
+// composes its next mail anyway.
+const outboxYield = 50 * time.Millisecond
+
 // LoginNeeded queues one mail to each of [server] admins saying that an
 // account's OAuth2 refresh token was refused and how to sign in again.
 func (p *Parts) LoginNeeded(e *oauth.Error) {
@@ -376,6 +380,7 @@ func Start(cfg *config.Config, opt Options) (*Daemon, error) {
 		// A few milliseconds more before an acknowledgement leaves cost
 		// nobody anything; a commit fewer per mail is time intake gets.
 		d.Worker.Linger = outboxLinger
+		d.Worker.Busy, d.Worker.MaxYield = d.SMTP.Receiving, outboxYield
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()

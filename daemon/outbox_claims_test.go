@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,6 +228,42 @@ func TestMailSentDuringShutdownIsNotSentAgain(t *testing.T) {
 	for _, id := range ids {
 		if n := tr.count(id); n != 1 {
 			t.Errorf("row %d sent %d times, want once", id, n)
+		}
+	}
+}
+
+// While mail is being received the outbox gives way: its senders wait
+// (at most MaxYield) before composing, and send once intake pauses.
+func TestOutboxGivesWayToIntake(t *testing.T) {
+	_, _, tr, d, ids := startWithNewTicket(t)
+	var receiving atomic.Bool
+	receiving.Store(true)
+	asked := make(chan struct{}, 100)
+	d.Worker.Busy = func() bool {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		return receiving.Load()
+	}
+	d.Worker.MaxYield = time.Hour
+	done := make(chan error, 1)
+	go func() { _, err := d.Worker.RunOnce(context.Background()); done <- err }()
+	for range 3 {
+		<-asked // a sender is waiting, asking again and again
+	}
+	for _, id := range ids {
+		if n := tr.count(id); n != 0 {
+			t.Fatalf("row %d sent while mail was being received", id)
+		}
+	}
+	receiving.Store(false)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if n := tr.count(id); n != 1 {
+			t.Errorf("row %d sent %d times once intake paused, want once", id, n)
 		}
 	}
 }

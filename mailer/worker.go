@@ -46,6 +46,12 @@ type Worker struct {
 	// the single writer (which intake waits on) a commit per few mails
 	// instead of several per mail. Zero: no waiting.
 	Linger time.Duration
+	// Busy, when set, says that mail is being received: before composing,
+	// a sender waits while it says so, at most MaxYield, so that a mail
+	// waiting for its 250 gets the CPU before an acknowledgement waiting
+	// to leave.
+	Busy     func() bool
+	MaxYield time.Duration
 
 	wake chan struct{}
 }
@@ -227,6 +233,17 @@ func (w *Worker) feed(ctx context.Context, jobs chan<- *ticketd.Outgoing, held *
 	return ctx.Err()
 }
 
+// yield waits while Busy says mail is being received, at most MaxYield.
+func (w *Worker) yield(ctx context.Context) {
+	if w.Busy == nil || w.MaxYield <= 0 {
+		return
+	}
+	deadline := time.Now().Add(w.MaxYield)
+	for w.Busy() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(500 * time.Microsecond)
+	}
+}
+
 // linger waits Linger; false when ctx ended meanwhile.
 func (w *Worker) linger(ctx context.Context) bool {
 	if w.Linger <= 0 {
@@ -334,6 +351,7 @@ type outcome struct {
 
 // attempt composes and sends one claimed row.
 func (w *Worker) attempt(ctx context.Context, o *ticketd.Outgoing) outcome {
+	w.yield(ctx)
 	// Composing reads (and never writes): it runs beside the writer.
 	var c *Composed
 	var composeErr error

@@ -72,6 +72,15 @@ type Server struct {
 	perIP    map[string]int     // open TCP connections per remote IP
 	draining atomic.Bool
 	held     atomic.Int64 // bytes of mail read and not yet committed
+	inData   atomic.Int64 // sessions between DATA and their answer
+	lastData atomic.Int64 // when the last of them answered, Unix nanoseconds
+}
+
+// Receiving reports whether a mail is being received, or one was answered
+// within the last millisecond (a relay's next MAIL follows at once): the
+// outbox gives way to intake while it is.
+func (s *Server) Receiving() bool {
+	return s.inData.Load() > 0 || time.Now().UnixNano()-s.lastData.Load() < int64(time.Millisecond)
 }
 
 // New returns a Server that delivers through desk.
@@ -282,6 +291,11 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	ss.srv.inData.Add(1)
+	defer func() {
+		ss.srv.lastData.Store(time.Now().UnixNano())
+		ss.srv.inData.Add(-1)
+	}()
 	if ss.nc != nil {
 		ss.nc.startData()
 		defer ss.nc.endData()
