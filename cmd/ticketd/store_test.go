@@ -74,29 +74,8 @@ func TestCheckConfigConnectPostgres(t *testing.T) {
 // called), and returns the SMTP address it listens on.
 func startServe(t *testing.T, cfg string) (addr string, stop func()) {
 	t.Helper()
-	cmd := exec.Command(ticketdBinary(t), "serve", "-config", cfg)
-	logs := &syncBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	stop = func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-	}
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			stop()
-		}
-		if t.Failed() {
-			t.Logf("serve log:\n%s", logs.String())
-		}
-	})
-	return servingAddr(t, "serve", logs, done), stop
+	addr, _, stop = startServeLogs(t, cfg)
+	return addr, stop
 }
 
 // withDesk adds [agent_imap] on a free port to a config, and returns the
