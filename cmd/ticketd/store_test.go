@@ -78,6 +78,25 @@ func startServe(t *testing.T, cfg string) (addr string, stop func()) {
 	return addr, stop
 }
 
+// anaReplyTo returns the Reply-To address of the first notification to
+// ana in a dir transport's outbox, and how many mails the outbox holds.
+func anaReplyTo(t *testing.T, outbox string) (string, int) {
+	t.Helper()
+	var note string
+	entries, _ := os.ReadDir(outbox)
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(outbox, e.Name()))
+		if strings.Contains(string(b), "X-Ticketd-Envelope-To: <ana@example.com>") && strings.Contains(string(b), "Message-Id: <") && note == "" {
+			note = string(b)
+		}
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(note))
+	if err != nil || msg.Header.Get("Reply-To") == "" {
+		t.Fatalf("no Reply-To in ana's notification (%v):\n%s", err, note)
+	}
+	return addrOf(t, msg.Header.Get("Reply-To")), len(entries)
+}
+
 // withDesk adds [agent_imap] on a free port to a config, and returns the
 // desk's address.
 func withDesk(t *testing.T, text string) (string, string) {
@@ -167,19 +186,7 @@ func TestStoreCopy(t *testing.T) {
 	before := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", sqliteCfg)
 	// The notification to an agent carries a reply address signed with the
 	// SQLite installation's key.
-	var note string
-	entries, _ := os.ReadDir(outbox)
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(outbox, e.Name()))
-		if strings.Contains(string(b), "X-Ticketd-Envelope-To: <ana@example.com>") {
-			note = string(b)
-		}
-	}
-	msg, err := mail.ReadMessage(strings.NewReader(note))
-	if err != nil || msg.Header.Get("Reply-To") == "" {
-		t.Fatalf("no Reply-To in ana's notification (%v):\n%s", err, note)
-	}
-	to := addrOf(t, msg.Header.Get("Reply-To"))
+	to, _ := anaReplyTo(t, outbox)
 
 	r := runBin(t, "", nil, "store", "copy", "-config", sqliteCfg, "--to", dsn)
 	if r.code != 0 {
@@ -432,20 +439,7 @@ func TestStoreCopyParts(t *testing.T) {
 	before := runBin(t, "", nil, "tickets", "show", "1", "--json", "-config", sqliteCfg)
 	// The notification to an agent carries a reply address signed with the
 	// SQLite installation's key.
-	var note string
-	entries, _ := os.ReadDir(outbox)
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(outbox, e.Name()))
-		if strings.Contains(string(b), "X-Ticketd-Envelope-To: <ana@example.com>") && strings.Contains(string(b), "Message-Id: <") && note == "" {
-			note = string(b)
-		}
-	}
-	msg, err := mail.ReadMessage(strings.NewReader(note))
-	if err != nil || msg.Header.Get("Reply-To") == "" {
-		t.Fatalf("no Reply-To in ana's notification (%v):\n%s", err, note)
-	}
-	to := addrOf(t, msg.Header.Get("Reply-To"))
-	outboxRows := len(entries)
+	to, outboxRows := anaReplyTo(t, outbox)
 	// The key that signed it is replaced before the copy: the address
 	// must still work on PostgreSQL through the retired key.
 	if r := runBin(t, "", nil, "keys", "rotate", "-config", sqliteCfg); r.code != 0 {
