@@ -148,18 +148,13 @@ type OutboxTx interface {
 	DueOutgoing(now time.Time, limit int) ([]*Outgoing, error)
 	// NextOutgoingAt returns when the earliest queued row is due (zero if none).
 	NextOutgoingAt() (time.Time, error)
-	// Claim takes a due row for one sender until a lease runs out, and
-	// reports whether it got it.
-	Claim(id int64, now, until time.Time) (bool, error)
-	// ClaimAs is Claim that records who holds the row. The holder renews
-	// the lease while it works (RenewClaim); a holder that died is
-	// replaced when the lease ends, or at once when it starts again
-	// (TakeBackClaims).
-	ClaimAs(id int64, owner string, now, until time.Time) (bool, error)
 	// ClaimDue claims, for owner until a lease runs out, up to limit rows
 	// due at or before now that no one holds, in one statement, and
 	// returns them by id. On a database several processes share, rows
-	// another transaction is claiming are skipped, not waited for.
+	// another transaction is claiming are skipped, not waited for. The
+	// holder renews the lease while it works (RenewClaim); a holder that
+	// died is replaced when the lease ends, or at once when it starts
+	// again (TakeBackClaims).
 	ClaimDue(owner string, now, until time.Time, limit int) ([]*Outgoing, error)
 	// RenewClaim extends owner's lease on a row it still holds; false when
 	// the row is no longer queued or no longer its own.

@@ -88,6 +88,22 @@ func dueIDs(t *testing.T, d *daemon.Daemon, now time.Time) []int64 {
 	return ids
 }
 
+// claimFirst claims the oldest due row for owner, as a sender that then
+// died would have, and checks it is row want.
+func claimFirst(t *testing.T, d *daemon.Daemon, owner string, now time.Time, want int64) {
+	t.Helper()
+	var got []*ticketd.Outgoing
+	if err := d.Store.Update(context.Background(), func(tx ticketd.Tx) (err error) {
+		got, err = tx.ClaimDue(owner, now, now.Add(mailer.Lease), 1)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != want {
+		t.Fatalf("claimed %d rows, want row %d", len(got), want)
+	}
+}
+
 // startWithNewTicket starts a daemon that sends through a recorder, and
 // gives it a customer's first mail: three rows queued, the acknowledgement
 // and two notifications.
@@ -113,10 +129,7 @@ func startWithNewTicket(t *testing.T) (*config.Config, *daemontest.Clock, *recor
 func TestRestartTakesBackItsOwnClaimsAtOnce(t *testing.T) {
 	cfg, clock, tr, d, ids := startWithNewTicket(t)
 	// As if the process died right after claiming the first row.
-	d.Store.Update(context.Background(), func(tx ticketd.Tx) error {
-		_, err := tx.ClaimAs(ids[0], daemon.ServeOwner(), clock.Now(), clock.Now().Add(mailer.Lease))
-		return err
-	})
+	claimFirst(t, d, daemon.ServeOwner(), clock.Now(), ids[0])
 	d.Shutdown(context.Background())
 
 	d = startOn(t, cfg, clock, tr) // the same serve, its next life; no time passed
@@ -145,10 +158,7 @@ func TestClaimsAreShortLeasesRenewedWhileSending(t *testing.T) {
 	ids := dueIDs(t, d, clock.Now())
 
 	// A dead sender (another process) claimed the first row.
-	d.Store.Update(context.Background(), func(tx ticketd.Tx) error {
-		_, err := tx.ClaimAs(ids[0], "pid1@gone.example", clock.Now(), clock.Now().Add(mailer.Lease))
-		return err
-	})
+	claimFirst(t, d, "pid1@gone.example", clock.Now(), ids[0])
 	clock.Advance(mailer.Lease + time.Second)
 	if got := dueIDs(t, d, clock.Now()); len(got) != 3 {
 		t.Fatalf("a dead sender's row is still held after %v: %d of 3 due", mailer.Lease+time.Second, len(got))

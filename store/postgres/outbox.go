@@ -114,32 +114,6 @@ func (t *Tx) MarkFailed(id int64, errText string) error {
 	return err
 }
 
-// Claim takes a due row until a lease runs out. A row another process is
-// claiming at this very moment is skipped, not waited for (SKIP LOCKED):
-// that process gets it.
-func (t *Tx) Claim(id int64, now, until time.Time) (bool, error) {
-	tag, err := t.exec("claim",
-		`UPDATE outbox SET next_at = $1 WHERE id = (
-			SELECT id FROM outbox WHERE id = $2 AND state = 'queued' AND next_at <= $3 FOR UPDATE SKIP LOCKED)`,
-		ts(until), id, ts(now))
-	if err != nil {
-		return false, err
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// ClaimAs is Claim that records who holds the row.
-func (t *Tx) ClaimAs(id int64, owner string, now, until time.Time) (bool, error) {
-	tag, err := t.exec("claim",
-		`UPDATE outbox SET next_at = $1, claimed_by = $2 WHERE id = (
-			SELECT id FROM outbox WHERE id = $3 AND state = 'queued' AND next_at <= $4 FOR UPDATE SKIP LOCKED)`,
-		ts(until), owner, id, ts(now))
-	if err != nil {
-		return false, err
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
 // ClaimDue claims up to limit due rows for owner in one statement; rows
 // another transaction holds are skipped (SKIP LOCKED), so processes
 // claiming at once take different rows instead of waiting on each other.

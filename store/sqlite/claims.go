@@ -8,19 +8,6 @@ import (
 	"github.com/ticketd/ticketd"
 )
 
-// ClaimAs takes a due row for owner until a lease runs out, like Claim,
-// and records who holds it. The holder renews the lease while it works
-// (RenewClaim); a holder that died is replaced when the lease ends, or at
-// once when it starts again (TakeBackClaims).
-func (t *Tx) ClaimAs(id int64, owner string, now, until time.Time) (bool, error) {
-	res, err := t.exec("claim", `UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id = ? AND state = 'queued' AND next_at <= ?`, ms(until), owner, id, ms(now))
-	if err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
 // RenewClaim extends owner's lease on a row it still holds; false when the
 // row is no longer queued or no longer its own.
 func (t *Tx) RenewClaim(id int64, owner string, until time.Time) (bool, error) {

@@ -127,18 +127,6 @@ func (t *Tx) MarkFailed(id int64, errText string) error {
 	return err
 }
 
-// Claim takes a due row for one sender until a lease runs out, so that two
-// processes on one database (serve beside inject or sweep) never send the
-// same row at the same time. A crashed sender's lease simply expires.
-func (t *Tx) Claim(id int64, now, until time.Time) (bool, error) {
-	res, err := t.exec("claim", `UPDATE outbox SET next_at = ? WHERE id = ? AND state = 'queued' AND next_at <= ?`, ms(until), id, ms(now))
-	if err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
 // NotificationCounts counts, per recipient, the mails to agents queued
 // about a ticket since a moment.
 func (t *Tx) NotificationCounts(ticket int64, since time.Time) (map[string]int, error) {

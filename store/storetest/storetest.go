@@ -482,13 +482,23 @@ func testOutboxLifecycle(t *testing.T, open Opener) {
 	})
 }
 
+// claimOne claims for owner the one row a test queued, if it is due and
+// free.
+func claimOne(tx ticketd.Tx, owner string, now, until time.Time) (bool, error) {
+	got, err := tx.ClaimDue(owner, now, until, 1)
+	return len(got) == 1, err
+}
+
 func testClaimIsExclusive(t *testing.T, open Opener) {
 	s, _ := open(t)
 	o := ticketd.NewOutgoing(0, ticketd.KindAck, "c@x.example", 0, "m@x", ticketd.Params{}, t0)
 	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(o) })
 	got := make([]bool, 2)
 	for i := range got {
-		update(t, s, func(tx ticketd.Tx) (err error) { got[i], err = tx.Claim(o.ID, t0, t0.Add(5*time.Minute)); return })
+		update(t, s, func(tx ticketd.Tx) (err error) {
+			got[i], err = claimOne(tx, fmt.Sprint("sender", i), t0, t0.Add(5*time.Minute))
+			return
+		})
 	}
 	if !got[0] || got[1] {
 		t.Fatalf("claims = %v, want exactly the first", got)
@@ -496,7 +506,7 @@ func testClaimIsExclusive(t *testing.T, open Opener) {
 	// After the lease, another sender may take it.
 	var again bool
 	update(t, s, func(tx ticketd.Tx) (err error) {
-		again, err = tx.Claim(o.ID, t0.Add(6*time.Minute), t0.Add(11*time.Minute))
+		again, err = claimOne(tx, "sender3", t0.Add(6*time.Minute), t0.Add(11*time.Minute))
 		return
 	})
 	if !again {
@@ -604,7 +614,7 @@ func testLeaseRenewal(t *testing.T, open Opener) {
 	update(t, s, func(tx ticketd.Tx) error { return tx.Enqueue(o) })
 	lease := 30 * time.Second
 	var ok bool
-	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = tx.ClaimAs(o.ID, "a", t0, t0.Add(lease)); return })
+	update(t, s, func(tx ticketd.Tx) (err error) { ok, err = claimOne(tx, "a", t0, t0.Add(lease)); return })
 	if !ok {
 		t.Fatal("first claim failed")
 	}
@@ -617,7 +627,7 @@ func testLeaseRenewal(t *testing.T, open Opener) {
 		t.Fatal("renewal of a held lease failed")
 	}
 	update(t, s, func(tx ticketd.Tx) (err error) {
-		ok, err = tx.ClaimAs(o.ID, "b", t0.Add(35*time.Second), t0.Add(65*time.Second))
+		ok, err = claimOne(tx, "b", t0.Add(35*time.Second), t0.Add(65*time.Second))
 		return
 	})
 	if ok {
@@ -626,7 +636,7 @@ func testLeaseRenewal(t *testing.T, open Opener) {
 	// The sender stalls: at 41 s another one takes the row over, and the
 	// stalled sender's renewal then fails.
 	update(t, s, func(tx ticketd.Tx) (err error) {
-		ok, err = tx.ClaimAs(o.ID, "b", t0.Add(41*time.Second), t0.Add(71*time.Second))
+		ok, err = claimOne(tx, "b", t0.Add(41*time.Second), t0.Add(71*time.Second))
 		return
 	})
 	if !ok {
@@ -651,7 +661,7 @@ func testLeaseRenewal(t *testing.T, open Opener) {
 	})
 	// A sent row has no lease to renew.
 	update(t, s, func(tx ticketd.Tx) (err error) {
-		ok, err = tx.ClaimAs(o.ID, "b", t0.Add(45*time.Second), t0.Add(75*time.Second))
+		ok, err = claimOne(tx, "b", t0.Add(45*time.Second), t0.Add(75*time.Second))
 		return
 	})
 	update(t, s, func(tx ticketd.Tx) error { return tx.MarkSent(o.ID, t0.Add(46*time.Second)) })
