@@ -33,6 +33,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -61,6 +62,10 @@ type result struct {
 	// over as many connections, divided by the three mails each incoming
 	// one causes: the most end to end can be on this disk.
 	ceiling float64
+	// cpu is ticketd's CPU time (user + system) per mail from the first
+	// mail in to the last one out, and harness the same for this process
+	// (the load and the smarthost).
+	cpu, harness time.Duration
 }
 
 func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
@@ -135,11 +140,13 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 		if err != nil {
 			return err
 		}
-		start := time.Now()
+		start, cpu0, self0 := time.Now(), procCPU(td.cmd.Process.Pid), selfCPU()
 		rows[i].ticketd, err = load(td.addr, l.conns, mails)
 		if err == nil {
 			err = td.host.waitFor(3*len(mails), 5*time.Minute)
 			rows[i].ticketd.e2e = float64(len(mails)) / time.Since(start).Seconds()
+			rows[i].ticketd.cpu = (procCPU(td.cmd.Process.Pid) - cpu0) / time.Duration(len(mails))
+			rows[i].ticketd.harness = (selfCPU() - self0) / time.Duration(len(mails))
 		}
 		td.stop()
 		if err != nil {
@@ -168,6 +175,10 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 	for i, l := range loads {
 		fmt.Printf("p99 accept latency, %s at %d connections: ticketd %.1f ms, Mailpit %.1f ms, discard %.1f ms\n",
 			l.name, l.conns, ms(rows[i].ticketd.p99), ms(rows[i].mailpit.p99), ms(rows[i].discard.p99))
+	}
+	for i, l := range loads {
+		fmt.Printf("CPU per mail end to end, %s at %d connections: ticketd %.2f ms, load and smarthost %.2f ms\n",
+			l.name, l.conns, ms(rows[i].ticketd.cpu), ms(rows[i].ticketd.harness))
 	}
 	if bigLine != "" {
 		fmt.Println(bigLine)
@@ -639,6 +650,33 @@ func bigMails(bin, dir string) (string, error) {
 	}
 	sort.Strings(parts)
 	return fmt.Sprintf("16 connections × 25 MB mail: answers %s; ticketd's peak RSS %d MB", strings.Join(parts, ", "), hwm>>20), nil
+}
+
+// procCPU reads the user and system time a process has used so far.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name, which is in parentheses and
+	// may hold spaces: utime and stime are the 12th and 13th, in ticks of
+	// 1/100 s (USER_HZ).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// selfCPU is the user and system time this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS reads a process's high-water resident set (VmHWM), in bytes.
