@@ -190,6 +190,9 @@ func OpenParts(cfg *config.Config, opt Options) (*Parts, error) {
 	if tr == nil {
 		tr = TransportFor(cfg, opt)
 	}
+	if pool, ok := tr.(*mailer.SMTPPool); ok {
+		p.Composer.EightBit = pool.EightBit
+	}
 	concurrency := opt.OutboxConcurrency
 	if concurrency == 0 && cfg.Outbound.Transport == "smtp" {
 		// Two senders per smarthost session: while one waits for the

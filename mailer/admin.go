@@ -76,7 +76,7 @@ func (c *Composer) adminMail(o *ticketd.Outgoing, from, subject, text string) (*
 	h.Set("X-Auto-Response-Suppress", "All")
 	h.Set(threading.LoopHeader, from)
 	var buf bytes.Buffer
-	if err := writeBody(&buf, h, mailBody{Mail: templates.Mail{Subject: subject, Text: text}}); err != nil {
+	if _, err := writeBody(&buf, h, mailBody{Mail: templates.Mail{Subject: subject, Text: text}}); err != nil {
 		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)
 	}
 	return &Composed{From: from, Rcpts: []string{o.Rcpt}, Data: buf.Bytes()}, nil

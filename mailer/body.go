@@ -3,9 +3,11 @@ package mailer
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ticketd/ticketd"
 
@@ -25,6 +27,8 @@ type mailBody struct {
 	cids        []string         // Content-IDs the HTML shows
 	inline      []message.Part   // images the HTML shows, by Content-ID
 	attachments []message.Part
+	// eightBit: the mail may go 8bit (RFC 6152), its transport carries it.
+	eightBit bool
 }
 
 // richKinds show the message they are about as HTML, with its inline
@@ -161,8 +165,10 @@ func validCID(id string) bool {
 
 // writeBody writes text and HTML as alternatives, the images the HTML
 // shows beside them (multipart/related), and attachments after them;
-// go-message does all the encoding, so no text can forge a header.
-func writeBody(buf *bytes.Buffer, h mail.Header, b mailBody) error {
+// go-message does all the encoding, so no text can forge a header. It
+// says whether a part went 8bit, which only a smarthost that offers
+// 8BITMIME may be given.
+func writeBody(buf *bytes.Buffer, h mail.Header, b mailBody) (eightBit bool, err error) {
 	switch {
 	case len(b.attachments) > 0:
 		h.SetContentType("multipart/mixed", nil)
@@ -173,42 +179,41 @@ func writeBody(buf *bytes.Buffer, h mail.Header, b mailBody) error {
 	}
 	w, err := gomessage.CreateWriter(buf, h.Header)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(b.attachments) > 0 && len(b.inline) > 0 {
 		var rh gomessage.Header
 		rh.SetContentType("multipart/related", map[string]string{"type": "multipart/alternative"})
 		rw, err := w.CreatePart(rh)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if err := writeRelated(rw, b); err != nil {
-			return err
+		if eightBit, err = writeRelated(rw, b); err != nil {
+			return false, err
 		}
 		if err := rw.Close(); err != nil {
-			return err
+			return false, err
 		}
-	} else if err := writeRelated(w, b); err != nil {
-		return err
+	} else if eightBit, err = writeRelated(w, b); err != nil {
+		return false, err
 	}
 	for _, p := range b.attachments {
 		if err := writePart(w, p, "attachment"); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return w.Close()
+	return eightBit, w.Close()
 }
 
 // writeRelated writes the alternatives into w, then the inline images
 // (when w is the multipart/related writer).
-func writeRelated(w *gomessage.Writer, b mailBody) error {
+func writeRelated(w *gomessage.Writer, b mailBody) (eightBit bool, err error) {
 	aw := w
 	if len(b.inline) > 0 || len(b.attachments) > 0 {
 		var ah gomessage.Header
 		ah.SetContentType("multipart/alternative", nil)
-		var err error
 		if aw, err = w.CreatePart(ah); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, alt := range []struct{ ct, body string }{{"text/plain", b.Text}, {"text/html", b.HTML}} {
@@ -217,29 +222,114 @@ func writeRelated(w *gomessage.Writer, b mailBody) error {
 		}
 		var ih gomessage.Header
 		ih.SetContentType(alt.ct, map[string]string{"charset": "utf-8"})
-		ih.Set("Content-Transfer-Encoding", "quoted-printable")
+		cte := transferEncoding(alt.body, b.eightBit)
+		ih.Set("Content-Transfer-Encoding", cte)
 		pw, err := aw.CreatePart(ih)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if _, err := pw.Write([]byte(alt.body)); err != nil {
-			return err
+		text := alt.body
+		if cte != "quoted-printable" {
+			// As it is, but with the CRLF line ends SMTP carries; the
+			// quoted-printable encoder makes them itself.
+			text = crlf(text)
+			eightBit = eightBit || cte == "8bit"
+		}
+		if err := writeString(pw, text); err != nil {
+			return false, err
 		}
 		if err := pw.Close(); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if aw != w {
 		if err := aw.Close(); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, p := range b.inline {
 		if err := writePart(w, p, "inline"); err != nil {
-			return err
+			return false, err
 		}
 	}
+	return eightBit, nil
+}
+
+// maxLine is the longest line SMTP carries, in octets without its CRLF
+// (RFC 5321 §4.5.3.1.6).
+const maxLine = 998
+
+// transferEncoding picks how a text part travels. As it is when it can:
+// 7bit when it is ASCII, 8bit when it is UTF-8 and the transport takes
+// 8bit (RFC 6152), in both cases only when no line is longer than SMTP
+// carries and it holds no NUL or lone CR. Quoted-printable otherwise.
+// Encoding nothing costs nothing; quoted-printable was the largest part
+// of composing a notification.
+func transferEncoding(s string, eightBit bool) string {
+	ascii, line := true, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\n':
+			line = 0
+			continue
+		case c == '\r':
+			if i+1 >= len(s) || s[i+1] != '\n' {
+				return "quoted-printable"
+			}
+			continue
+		case c == 0:
+			return "quoted-printable"
+		case c >= 0x80:
+			ascii = false
+		}
+		if line++; line > maxLine {
+			return "quoted-printable"
+		}
+	}
+	switch {
+	case ascii:
+		return "7bit"
+	case eightBit && utf8.ValidString(s):
+		return "8bit"
+	}
+	return "quoted-printable"
+}
+
+// crlf gives s CRLF line ends.
+func crlf(s string) string {
+	if strings.Contains(s, "\r") {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+	}
+	return strings.ReplaceAll(s, "\n", "\r\n")
+}
+
+// writeString writes s through a small buffer instead of copying all of
+// it into a []byte first: a notification's body is as long as the mail it
+// is about.
+func writeString(w io.Writer, s string) error {
+	var chunk [4096]byte
+	for len(s) > 0 {
+		n := copy(chunk[:], s)
+		if _, err := w.Write(chunk[:n]); err != nil {
+			return err
+		}
+		s = s[n:]
+	}
 	return nil
+}
+
+// composedSize guesses the size of the mail writeBody writes, so its
+// buffer is allocated once instead of doubling through a long mail:
+// quoted-printable adds up to a third to text, base64 a third to files.
+func composedSize(b mailBody) int {
+	n := 4096 + (len(b.Text)+len(b.HTML))*4/3
+	for _, p := range b.inline {
+		n += len(p.Content)*137/100 + 512
+	}
+	for _, p := range b.attachments {
+		n += len(p.Content)*137/100 + 512
+	}
+	return n
 }
 
 // writePart writes one file: an attachment, or an inline image with the

@@ -28,6 +28,10 @@ type Composer struct {
 	// SigningKey, when set, returns the key in force (it follows `ticketd
 	// keys rotate`); Key is used when it is nil.
 	SigningKey func() []byte
+	// EightBit, when set, says whether the transport takes 8bit bodies
+	// (RFC 6152) now: text that is not ASCII then goes as it is instead of
+	// quoted-printable.
+	EightBit func() bool
 }
 
 // Composed is a mail ready to send.
@@ -35,6 +39,9 @@ type Composed struct {
 	From  string   // envelope sender
 	Rcpts []string // envelope recipients
 	Data  []byte
+	// EightBit: a part of Data is 8bit, for a smarthost that offers
+	// 8BITMIME only.
+	EightBit bool
 }
 
 // Compose builds the mail for row o, reading what it needs in tx.
@@ -94,11 +101,14 @@ func (c *Composer) Compose(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed, error
 	}
 	h, rcpts := headers(o, tk, params, mail.Address{Name: fromName, Address: mbAddr}, replyTo, rendered.Subject)
 	body.Mail = rendered
+	body.eightBit = c.EightBit != nil && c.EightBit()
 	var buf bytes.Buffer
-	if err := writeBody(&buf, h, body); err != nil {
+	buf.Grow(composedSize(body))
+	eightBit, err := writeBody(&buf, h, body)
+	if err != nil {
 		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)
 	}
-	return &Composed{From: d.ReplyAddress, Rcpts: rcpts, Data: buf.Bytes()}, nil
+	return &Composed{From: d.ReplyAddress, Rcpts: rcpts, Data: buf.Bytes(), EightBit: eightBit}, nil
 }
 
 // templateData is what every kind of mail may show about the ticket.

@@ -68,7 +68,7 @@ func (c *Composer) composeNotice(tx ticketd.Tx, o *ticketd.Outgoing) (*Composed,
 	h.Set("X-Auto-Response-Suppress", "All")
 	h.Set(threading.LoopHeader, mbAddr)
 	var buf bytes.Buffer
-	if err := writeBody(&buf, h, mailBody{Mail: rendered}); err != nil {
+	if _, err := writeBody(&buf, h, mailBody{Mail: rendered}); err != nil {
 		return nil, fmt.Errorf("mailer: row %d compose: %w", o.ID, err)
 	}
 	return &Composed{From: mbAddr, Rcpts: []string{o.Rcpt}, Data: buf.Bytes()}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -40,7 +41,13 @@ type SMTPPool struct {
 	idle   []*session // the most recently used last
 	timer  *time.Timer
 	closed bool
+	// eightBit: the session opened last offered 8BITMIME.
+	eightBit atomic.Bool
 }
+
+// EightBit says whether the smarthost, as last seen, takes 8bit bodies
+// (8BITMIME); before any session was opened, no.
+func (p *SMTPPool) EightBit() bool { return p.eightBit.Load() }
 
 // session is one open, logged-in connection to the smarthost.
 type session struct {
@@ -133,6 +140,8 @@ func (p *SMTPPool) get(ctx context.Context) (*session, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	ok, _ := c.Extension("8BITMIME")
+	p.eightBit.Store(ok)
 	return &session{c: c, last: now}, false, nil
 }
 

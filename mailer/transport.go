@@ -146,6 +146,12 @@ func (t SMTPTransport) open(ctx context.Context) (*smtp.Client, error) {
 // transact sends one mail over an open session: MAIL, RCPT per
 // recipient, DATA.
 func transact(c *smtp.Client, m *Composed) error {
+	if ok, _ := c.Extension("8BITMIME"); m.EightBit && !ok {
+		// Composed for a smarthost that offered 8BITMIME; this one does
+		// not (it was replaced or reconfigured). The next attempt composes
+		// the mail anew, for what the smarthost offers then.
+		return &notSentError{errors.New("MAIL FROM: the mail was composed 8bit, and the smarthost no longer offers 8BITMIME; it is composed again for the next attempt")}
+	}
 	var opts *smtp.MailOptions
 	if !isASCII(m.From) || slices.ContainsFunc(m.Rcpts, func(r string) bool { return !isASCII(r) }) {
 		// An internationalized address needs SMTPUTF8 (RFC 6531).

@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -95,6 +94,16 @@ type Data struct {
 	Assignee, AssigneeName string
 	Priority               string
 	Action                 string // Colleague: "took" or "answered"
+
+	// Render fills these in the mail's language; what a caller sets is
+	// replaced. They sit in Data itself, not in a struct around it, because
+	// templates look fields up by name on every use, and a promoted field
+	// costs reflect a search of the embedded struct each time.
+	PriorityName  string // the priority in the mail's language
+	StatusName    string // the status in the mail's language
+	StatusMeaning string // one sentence for the customer
+	CloseDay      string // CloseDate as "25 November 2026"; "" when zero
+	CloseOn       string // CloseDate as "on 25 November 2026"; "" when zero
 }
 
 // Mail is one rendered mail. Text and HTML are alternatives of the same body;
@@ -179,7 +188,11 @@ func (s *Set) Render(k Kind, d Data) (Mail, error) {
 		return Mail{}, fmt.Errorf("templates: unknown kind %q", k)
 	}
 	v := newView(d, lang)
-	var subj, text, html bytes.Buffer
+	var subj, text, html strings.Builder
+	// Room for the body this mail is about and the frame around it, so the
+	// buffers do not grow by doubling through a long mail.
+	text.Grow(len(d.Text) + 4096)
+	html.Grow(len(d.Text) + len(d.Text)/8 + len(d.HTML) + 8192)
 	if err := tt.ExecuteTemplate(&subj, "subject", v); err != nil {
 		return Mail{}, fmt.Errorf("templates: %s subject: %w", key, err)
 	}
@@ -294,18 +307,9 @@ func (s *Set) parse(src source, lang string, k Kind) error {
 	return nil
 }
 
-// view is what templates see: the Data plus values already worked out in the
-// mail's language.
-type view struct {
-	Data
-	PriorityName  string // the priority in the mail's language
-	StatusName    string // the status in the mail's language
-	StatusMeaning string // one sentence for the customer
-	CloseDay      string // CloseDate as "25 November 2026"; "" when zero
-	CloseOn       string // CloseDate as "on 25 November 2026"; "" when zero
-}
-
-func newView(d Data, lang string) view {
+// newView is what templates see: d with its single-line fields made
+// single lines, and the values worked out in the mail's language.
+func newView(d Data, lang string) *Data {
 	d.Lang = lang
 	// Single-line fields may end up in a subject or a header-like line; a
 	// line break in them must not start a new line anywhere.
@@ -336,17 +340,15 @@ func newView(d Data, lang string) view {
 		prio = "media"
 	}
 	d.AssigneeName = oneLine(d.AssigneeName)
-	v := view{
-		PriorityName:  locale.PriorityName(prio, lang),
-		Data:          d,
-		StatusName:    locale.StatusName(d.Status, lang),
-		StatusMeaning: locale.StatusMeaning(d.Status, lang, d.CloseDate, d.Location),
-	}
+	d.PriorityName = locale.PriorityName(prio, lang)
+	d.StatusName = locale.StatusName(d.Status, lang)
+	d.StatusMeaning = locale.StatusMeaning(d.Status, lang, d.CloseDate, d.Location)
+	d.CloseDay, d.CloseOn = "", ""
 	if !d.CloseDate.IsZero() {
-		v.CloseDay = locale.FormatDate(d.CloseDate, lang, d.Location)
-		v.CloseOn = locale.OnDate(d.CloseDate, lang, d.Location)
+		d.CloseDay = locale.FormatDate(d.CloseDate, lang, d.Location)
+		d.CloseOn = locale.OnDate(d.CloseDate, lang, d.Location)
 	}
-	return v
+	return &d
 }
 
 // funcMap holds the functions templates may call; size depends on the language.
@@ -446,8 +448,11 @@ func normalizeNewlines(s string) string {
 func tidyText(s string) string {
 	s = normalizeNewlines(s)
 	s = strings.TrimLeft(s, "\n")
-	s = strings.TrimRight(s, " \n")
-	return s + "\n"
+	t := strings.TrimRight(s, " \n")
+	if len(t) < len(s) && s[len(t)] == '\n' {
+		return s[:len(t)+1] // the same string, without copying a long body
+	}
+	return t + "\n"
 }
 
 // sampleData fills every field, so New can try each template once.

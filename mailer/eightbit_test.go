@@ -1,0 +1,195 @@
+package mailer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+func TestTransferEncoding(t *testing.T) {
+	long := strings.Repeat("x", maxLine)
+	for _, c := range []struct {
+		name, s  string
+		eightBit bool
+		want     string
+	}{
+		{"ASCII", "Hello\nWorld\n", false, "7bit"},
+		{"ASCII with CRLF", "Hello\r\nWorld\r\n", false, "7bit"},
+		{"ASCII, longest line", long + "\n", false, "7bit"},
+		{"ASCII, a line too long", long + "x\n", false, "quoted-printable"},
+		{"UTF-8, the transport takes 8bit", "¿Qué tal?\n", true, "8bit"},
+		{"UTF-8, it does not", "¿Qué tal?\n", false, "quoted-printable"},
+		{"UTF-8, a line too long", strings.Repeat("é", 500) + "\n", true, "quoted-printable"},
+		{"not UTF-8", "caf\xe9\n", true, "quoted-printable"},
+		{"a lone CR", "a\rb\n", true, "quoted-printable"},
+		{"a NUL", "a\x00b\n", true, "quoted-printable"},
+	} {
+		if got := transferEncoding(c.s, c.eightBit); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestCRLF(t *testing.T) {
+	if got := crlf("a\nb\r\nc\n"); got != "a\r\nb\r\nc\r\n" {
+		t.Errorf("crlf = %q", got)
+	}
+}
+
+// eightBitHost is a go-smtp smarthost that records each mail with the
+// BODY its MAIL FROM declared; with hide8bit, a proxy in front of it takes
+// 8BITMIME out of its EHLO answer, as a smarthost that lacks it answers.
+type eightBitHost struct {
+	addr string
+	mu   sync.Mutex
+	got  []string // "BODY data"
+}
+
+func startEightBitHost(t *testing.T, hide8bit bool) *eightBitHost {
+	t.Helper()
+	h := &eightBitHost{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &eightBitSession{h: h}, nil }))
+	srv.Domain = "smarthost.test"
+	srv.AllowInsecureAuth = true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	h.addr = l.Addr().String()
+	if hide8bit {
+		h.addr = hideCapability(t, h.addr, "8BITMIME")
+	}
+	return h
+}
+
+// hideCapability listens on a new port and passes every connection on to
+// addr, leaving the lines of the server's answers that name capability out.
+func hideCapability(t *testing.T, addr, capability string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(s)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if strings.Contains(line, capability) {
+						continue
+					}
+					if _, err := io.WriteString(c, line); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+type eightBitSession struct {
+	h    *eightBitHost
+	body smtp.BodyType
+}
+
+func (s *eightBitSession) Mail(_ string, o *smtp.MailOptions) error {
+	s.body = ""
+	if o != nil {
+		s.body = o.Body
+	}
+	return nil
+}
+func (s *eightBitSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *eightBitSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.h.mu.Lock()
+	s.h.got = append(s.h.got, string(s.body)+" "+string(b))
+	s.h.mu.Unlock()
+	return nil
+}
+func (s *eightBitSession) Reset()        {}
+func (s *eightBitSession) Logout() error { return nil }
+
+func (h *eightBitHost) mails() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.got...)
+}
+
+// A mail composed 8bit goes, with BODY=8BITMIME, only to a smarthost that
+// offers 8BITMIME; one that does not gets nothing, the attempt fails to be
+// tried again, and the pool says the smarthost takes no 8bit, so the mail
+// is composed quoted-printable for the next attempt.
+func TestPoolSendsEightBitOnlyWhereOffered(t *testing.T) {
+	ctx := context.Background()
+	eight := &Composed{From: "soporte@example.com", Rcpts: []string{"ana@example.com"}, EightBit: true,
+		Data: []byte("Subject: x\r\nContent-Transfer-Encoding: 8bit\r\n\r\n¿Qué tal?\r\n")}
+
+	h := startEightBitHost(t, false)
+	p := &SMTPPool{SMTPTransport: SMTPTransport{Addr: h.addr, StartTLS: "none", Hostname: "tickets.example.com"}}
+	defer p.Close()
+	if p.EightBit() {
+		t.Error("the pool says 8bit before it met the smarthost")
+	}
+	if err := p.Send(ctx, 1, eight); err != nil {
+		t.Fatalf("send to a smarthost with 8BITMIME: %v", err)
+	}
+	if got := h.mails(); len(got) != 1 || !strings.HasPrefix(got[0], "8BITMIME ") || !strings.Contains(got[0], "¿Qué tal?") {
+		t.Errorf("smarthost with 8BITMIME got %q, want the mail as it is after BODY=8BITMIME", got)
+	}
+	if !p.EightBit() {
+		t.Error("the pool does not say 8bit after a session that offered 8BITMIME")
+	}
+
+	h2 := startEightBitHost(t, true)
+	p2 := &SMTPPool{SMTPTransport: SMTPTransport{Addr: h2.addr, StartTLS: "none", Hostname: "tickets.example.com"}}
+	defer p2.Close()
+	err := p2.Send(ctx, 1, eight)
+	var perm *PermanentError
+	if err == nil || errors.As(err, &perm) || !strings.Contains(err.Error(), "8BITMIME") {
+		t.Errorf("send 8bit to a smarthost without 8BITMIME: %v, want a temporary error naming 8BITMIME", err)
+	}
+	if got := h2.mails(); len(got) != 0 {
+		t.Errorf("smarthost without 8BITMIME got %q, want nothing", got)
+	}
+	if p2.EightBit() {
+		t.Error("the pool says 8bit after a session that did not offer 8BITMIME")
+	}
+	seven := &Composed{From: "soporte@example.com", Rcpts: []string{"ana@example.com"},
+		Data: []byte("Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C2=BFQu=C3=A9 tal?\r\n")}
+	if err := p2.Send(ctx, 1, seven); err != nil {
+		t.Fatalf("send quoted-printable to a smarthost without 8BITMIME: %v", err)
+	}
+	if got := h2.mails(); len(got) != 1 || !strings.HasPrefix(got[0], " ") {
+		t.Errorf("smarthost without 8BITMIME got %q, want one mail with no BODY", got)
+	}
+}
