@@ -56,6 +56,9 @@ func TestMailGoesEightBitToASmarthostThatTakesIt(t *testing.T) {
 		t.Fatalf("got %d mails, want the acknowledgement and two notifications", len(sent))
 	}
 	for _, m := range sent {
+		if lf, crlf := bytes.Count(m.Data, []byte("\n")), bytes.Count(m.Data, []byte("\r\n")); lf != crlf {
+			t.Errorf("mail to %v has %d line ends, %d of them CRLF: SMTP carries CRLF only", m.Rcpts, lf, crlf)
+		}
 		encs, bodies := textParts(t, m)
 		if len(encs) != 2 {
 			t.Fatalf("mail to %v has %d text parts, want text and HTML", m.Rcpts, len(encs))

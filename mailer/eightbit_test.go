@@ -37,12 +37,6 @@ func TestTransferEncoding(t *testing.T) {
 	}
 }
 
-func TestCRLF(t *testing.T) {
-	if got := crlf("a\nb\r\nc\n"); got != "a\r\nb\r\nc\r\n" {
-		t.Errorf("crlf = %q", got)
-	}
-}
-
 // eightBitHost is a go-smtp smarthost that records each mail with the
 // BODY its MAIL FROM declared; with hide8bit, a proxy in front of it takes
 // 8BITMIME out of its EHLO answer, as a smarthost that lacks it answers.

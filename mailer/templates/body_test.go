@@ -35,3 +35,19 @@ func TestBodyHTMLIsShownAsItIs(t *testing.T) {
 		}
 	}
 }
+
+// User text in the HTML part keeps its line breaks as <br> and has every
+// character HTML gives meaning to escaped, whatever its line ends.
+func TestBrLines(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Hola\nCarla", "Hola<br>\nCarla"},
+		{"a\r\nb\rc\n\n", "a<br>\nb<br>\nc"},
+		{"<script>&\"x\" 'y'</script>\n", "&lt;script&gt;&amp;&#34;x&#34; &#39;y&#39;&lt;/script&gt;"},
+		{"\n\nfirst", "<br>\n<br>\nfirst"},
+		{"", ""},
+	} {
+		if got := string(brLines(c.in)); got != c.want {
+			t.Errorf("brLines(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -363,18 +363,12 @@ func funcMap(lang string) map[string]any {
 
 // brLines is user text as HTML: escaped as html/template escapes text,
 // each line break a <br>. One call instead of a template loop per line,
-// which cost most of a notification's rendering for a long mail.
+// which cost most of a notification's rendering for a long mail; and one
+// escape of the whole text, which leaves line breaks as they are, instead
+// of one per line.
 func brLines(s string) htmltemplate.HTML {
-	ls := lines(s)
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/8)
-	for i, l := range ls {
-		if i > 0 {
-			b.WriteString("<br>\n")
-		}
-		b.WriteString(htmltemplate.HTMLEscaper(l))
-	}
-	return htmltemplate.HTML(b.String())
+	s = strings.TrimRight(normalizeNewlines(s), "\n")
+	return htmltemplate.HTML(strings.ReplaceAll(htmltemplate.HTMLEscaper(s), "\n", "<br>\n"))
 }
 
 // lines splits user text into lines for the HTML part, where each becomes a
