@@ -66,6 +66,9 @@ type result struct {
 	// mail in to the last one out, and harness the same for this process
 	// (the load and the smarthost).
 	cpu, harness time.Duration
+	// intakeCPU and outCPU split cpu: what taking one mail in costs, and
+	// what one outgoing mail costs (see split).
+	intakeCPU, outCPU time.Duration
 }
 
 func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
@@ -131,7 +134,9 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 		if err != nil {
 			return err
 		}
+		mpCPU := procCPU(mp.cmd.Process.Pid)
 		rows[i].mailpit, err = load(mp.addr, l.conns, mails)
+		rows[i].mailpit.cpu = (procCPU(mp.cmd.Process.Pid) - mpCPU) / time.Duration(len(mails))
 		mp.stop()
 		if err != nil {
 			return fmt.Errorf("mailpit: %w", err)
@@ -142,11 +147,13 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 		}
 		start, cpu0, self0 := time.Now(), procCPU(td.cmd.Process.Pid), selfCPU()
 		rows[i].ticketd, err = load(td.addr, l.conns, mails)
+		cpuIn, sentIn := procCPU(td.cmd.Process.Pid), td.host.count.Load()
 		if err == nil {
 			err = td.host.waitFor(3*len(mails), 5*time.Minute)
 			rows[i].ticketd.e2e = float64(len(mails)) / time.Since(start).Seconds()
 			rows[i].ticketd.cpu = (procCPU(td.cmd.Process.Pid) - cpu0) / time.Duration(len(mails))
 			rows[i].ticketd.harness = (selfCPU() - self0) / time.Duration(len(mails))
+			rows[i].ticketd.intakeCPU, rows[i].ticketd.outCPU = split(len(mails), int(sentIn), cpuIn-cpu0, procCPU(td.cmd.Process.Pid)-cpu0)
 		}
 		td.stop()
 		if err != nil {
@@ -177,8 +184,9 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 			l.name, l.conns, ms(rows[i].ticketd.p99), ms(rows[i].mailpit.p99), ms(rows[i].discard.p99))
 	}
 	for i, l := range loads {
-		fmt.Printf("CPU per mail end to end, %s at %d connections: ticketd %.2f ms, load and smarthost %.2f ms\n",
-			l.name, l.conns, ms(rows[i].ticketd.cpu), ms(rows[i].ticketd.harness))
+		r := rows[i].ticketd
+		fmt.Printf("CPU per mail end to end, %s at %d connections: ticketd %.2f ms (taking it in %.2f ms, each of its 3 outgoing mails %.2f ms), load and smarthost %.2f ms; Mailpit taking it in %.2f ms\n",
+			l.name, l.conns, ms(r.cpu), ms(r.intakeCPU), ms(r.outCPU), ms(r.harness), ms(rows[i].mailpit.cpu))
 	}
 	if bigLine != "" {
 		fmt.Println(bigLine)
@@ -650,6 +658,18 @@ func bigMails(bin, dir string) (string, error) {
 	}
 	sort.Strings(parts)
 	return fmt.Sprintf("16 connections × 25 MB mail: answers %s; ticketd's peak RSS %d MB", strings.Join(parts, ", "), hwm>>20), nil
+}
+
+// split works out what one incoming and one outgoing mail cost ticketd
+// from the CPU it used while the n mails came in (atIntake, with sent
+// outgoing mails gone meanwhile) and until all 3n were out (total): the
+// outgoing mails after intake cost total - atIntake, the rest is intake.
+func split(n, sent int, atIntake, total time.Duration) (in, out time.Duration) {
+	if after := 3*n - sent; after > 0 {
+		out = (total - atIntake) / time.Duration(after)
+	}
+	in = (atIntake - out*time.Duration(sent)) / time.Duration(n)
+	return in, out
 }
 
 // procCPU reads the user and system time a process has used so far.
