@@ -7,10 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/emersion/go-smtp"
 )
 
 func TestTransferEncoding(t *testing.T) {
@@ -35,34 +32,6 @@ func TestTransferEncoding(t *testing.T) {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}
-}
-
-// eightBitHost is a go-smtp smarthost that records each mail with the
-// BODY its MAIL FROM declared; with hide8bit, a proxy in front of it takes
-// 8BITMIME out of its EHLO answer, as a smarthost that lacks it answers.
-type eightBitHost struct {
-	addr string
-	mu   sync.Mutex
-	got  []string // "BODY data"
-}
-
-func startEightBitHost(t *testing.T, hide8bit bool) *eightBitHost {
-	t.Helper()
-	h := &eightBitHost{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &eightBitSession{h: h}, nil }))
-	srv.Domain = "smarthost.test"
-	srv.AllowInsecureAuth = true
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	h.addr = l.Addr().String()
-	if hide8bit {
-		h.addr = hideCapability(t, h.addr, "8BITMIME")
-	}
-	return h
 }
 
 // hideCapability listens on a new port and passes every connection on to
@@ -107,36 +76,10 @@ func hideCapability(t *testing.T, addr, capability string) string {
 	return l.Addr().String()
 }
 
-type eightBitSession struct {
-	h    *eightBitHost
-	body smtp.BodyType
-}
-
-func (s *eightBitSession) Mail(_ string, o *smtp.MailOptions) error {
-	s.body = ""
-	if o != nil {
-		s.body = o.Body
-	}
-	return nil
-}
-func (s *eightBitSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *eightBitSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.h.mu.Lock()
-	s.h.got = append(s.h.got, string(s.body)+" "+string(b))
-	s.h.mu.Unlock()
-	return nil
-}
-func (s *eightBitSession) Reset()        {}
-func (s *eightBitSession) Logout() error { return nil }
-
-func (h *eightBitHost) mails() []string {
+func (h *smarthost) mails() []*Composed {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]string(nil), h.got...)
+	return append([]*Composed(nil), h.got...)
 }
 
 // A mail composed 8bit goes, with BODY=8BITMIME, only to a smarthost that
@@ -147,33 +90,36 @@ func TestPoolSendsEightBitOnlyWhereOffered(t *testing.T) {
 	ctx := context.Background()
 	eight := &Composed{From: "soporte@example.com", Rcpts: []string{"ana@example.com"}, EightBit: true,
 		Data: []byte("Subject: x\r\nContent-Transfer-Encoding: 8bit\r\n\r\n¿Qué tal?\r\n")}
+	pool := func(addr string) *SMTPPool {
+		p := &SMTPPool{SMTPTransport: SMTPTransport{Addr: addr, Username: "ticketd", Password: "s3cret", StartTLS: "none", Hostname: "tickets.example.com"}}
+		t.Cleanup(func() { p.Close() })
+		return p
+	}
 
-	h := startEightBitHost(t, false)
-	p := &SMTPPool{SMTPTransport: SMTPTransport{Addr: h.addr, StartTLS: "none", Hostname: "tickets.example.com"}}
-	defer p.Close()
+	h, _ := startSmarthost(t, false)
+	p := pool(h.addr)
 	if p.EightBit() {
 		t.Error("the pool says 8bit before it met the smarthost")
 	}
 	if err := p.Send(ctx, 1, eight); err != nil {
 		t.Fatalf("send to a smarthost with 8BITMIME: %v", err)
 	}
-	if got := h.mails(); len(got) != 1 || !strings.HasPrefix(got[0], "8BITMIME ") || !strings.Contains(got[0], "¿Qué tal?") {
-		t.Errorf("smarthost with 8BITMIME got %q, want the mail as it is after BODY=8BITMIME", got)
+	if got := h.mails(); len(got) != 1 || !got[0].EightBit || !strings.Contains(string(got[0].Data), "¿Qué tal?") {
+		t.Errorf("smarthost with 8BITMIME got %+v, want the mail as it is after BODY=8BITMIME", got)
 	}
 	if !p.EightBit() {
 		t.Error("the pool does not say 8bit after a session that offered 8BITMIME")
 	}
 
-	h2 := startEightBitHost(t, true)
-	p2 := &SMTPPool{SMTPTransport: SMTPTransport{Addr: h2.addr, StartTLS: "none", Hostname: "tickets.example.com"}}
-	defer p2.Close()
+	h2, _ := startSmarthost(t, false)
+	p2 := pool(hideCapability(t, h2.addr, "8BITMIME"))
 	err := p2.Send(ctx, 1, eight)
 	var perm *PermanentError
 	if err == nil || errors.As(err, &perm) || !strings.Contains(err.Error(), "8BITMIME") {
 		t.Errorf("send 8bit to a smarthost without 8BITMIME: %v, want a temporary error naming 8BITMIME", err)
 	}
 	if got := h2.mails(); len(got) != 0 {
-		t.Errorf("smarthost without 8BITMIME got %q, want nothing", got)
+		t.Errorf("smarthost without 8BITMIME got %+v, want nothing", got)
 	}
 	if p2.EightBit() {
 		t.Error("the pool says 8bit after a session that did not offer 8BITMIME")
@@ -183,7 +129,7 @@ func TestPoolSendsEightBitOnlyWhereOffered(t *testing.T) {
 	if err := p2.Send(ctx, 1, seven); err != nil {
 		t.Fatalf("send quoted-printable to a smarthost without 8BITMIME: %v", err)
 	}
-	if got := h2.mails(); len(got) != 1 || !strings.HasPrefix(got[0], " ") {
-		t.Errorf("smarthost without 8BITMIME got %q, want one mail with no BODY", got)
+	if got := h2.mails(); len(got) != 1 || got[0].EightBit {
+		t.Errorf("smarthost without 8BITMIME got %+v, want one mail with no BODY=8BITMIME", got)
 	}
 }

@@ -96,11 +96,13 @@ func (s *hostSession) Auth(string) (sasl.Server, error) {
 		return nil
 	}), nil
 }
-func (s *hostSession) Mail(from string, _ *smtp.MailOptions) error {
+func (s *hostSession) Mail(from string, o *smtp.MailOptions) error {
 	if !s.authd {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
 	s.m.From = from
+	// What the mail was declared as: BODY=8BITMIME.
+	s.m.EightBit = o != nil && o.Body == smtp.Body8BitMIME
 	return nil
 }
 func (s *hostSession) Rcpt(to string, _ *smtp.RcptOptions) error {
@@ -115,7 +117,7 @@ func (s *hostSession) Data(r io.Reader) error {
 	s.m.Data = b
 	_, isTLS := s.c.TLSConnectionState()
 	s.h.mu.Lock()
-	s.h.got = append(s.h.got, &Composed{From: s.m.From, Rcpts: s.m.Rcpts, Data: b})
+	s.h.got = append(s.h.got, &Composed{From: s.m.From, Rcpts: s.m.Rcpts, Data: b, EightBit: s.m.EightBit})
 	s.h.tls = isTLS
 	s.h.mu.Unlock()
 	return nil
