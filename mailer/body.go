@@ -286,13 +286,13 @@ func transferEncoding(s string, eightBit bool) string {
 	return qp
 }
 
-// writeString writes s through a small buffer instead of copying all of
-// it into a []byte first: a notification's body is as long as the mail it
-// is about.
+// writeString writes s through a buffer of at most 4 KB instead of
+// copying all of it into a []byte first: a notification's body is as long
+// as the mail it is about.
 func writeString(w io.Writer, s string) error {
-	var chunk [4096]byte
+	chunk := make([]byte, min(len(s), 4096))
 	for len(s) > 0 {
-		n := copy(chunk[:], s)
+		n := copy(chunk, s)
 		if _, err := w.Write(chunk[:n]); err != nil {
 			return err
 		}

@@ -151,9 +151,10 @@ func run(n10, nPDF, n1 int, big bool, mailpitBin, bin string) error {
 		if err == nil {
 			err = td.host.waitFor(3*len(mails), 5*time.Minute)
 			rows[i].ticketd.e2e = float64(len(mails)) / time.Since(start).Seconds()
-			rows[i].ticketd.cpu = (procCPU(td.cmd.Process.Pid) - cpu0) / time.Duration(len(mails))
+			used := procCPU(td.cmd.Process.Pid) - cpu0
+			rows[i].ticketd.cpu = used / time.Duration(len(mails))
 			rows[i].ticketd.harness = (selfCPU() - self0) / time.Duration(len(mails))
-			rows[i].ticketd.intakeCPU, rows[i].ticketd.outCPU = split(len(mails), int(sentIn), cpuIn-cpu0, procCPU(td.cmd.Process.Pid)-cpu0)
+			rows[i].ticketd.intakeCPU, rows[i].ticketd.outCPU = split(len(mails), int(sentIn), cpuIn-cpu0, used)
 		}
 		td.stop()
 		if err != nil {
